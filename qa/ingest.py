@@ -1,0 +1,221 @@
+"""Files -> Articles -> Chunks -> vectors: incremental, batched ingest that never loses data."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.articles import ArticleError, discover, read_file
+from qa.chunking import Chunker, embedding_text
+from qa.collection import Change, Collection
+from qa.store import FileRecord, text_hash
+from qa.types import Article, Chunk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, per outcome; each entry is a short human label (title or path)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path or "path line N", reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line: counts of every outcome."""
+        return (f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+                f"removed {len(self.removed)}, duplicate {len(self.duplicates)}, failed {len(self.failed)}, "
+                f"skipped {len(self.skipped)}; {self.chunks_embedded} chunks embedded in {self.seconds:.1f} s")
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where a running ingest is, for progress bars."""
+
+    files_done: int
+    files_total: int
+    chunks_embedded: int
+    seconds: float
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+class Ingestor:
+    """Brings files into a :class:`Collection`, embedding only what is new or changed."""
+
+    def __init__(self, collection: Collection, embed_batch_chunks: int = 256) -> None:
+        config = collection.config
+        self.collection = collection
+        self.chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
+        self.max_file_bytes = config.max_file_bytes
+        self.commit_every = config.commit_every_chunks
+        self.embed_batch_chunks = embed_batch_chunks
+
+    def ingest(self, paths: Iterable[Path], prune: bool = False,
+               progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingests files and folders; with ``prune``, drops articles whose files under ``paths`` are gone."""
+        paths = [Path(p) for p in paths]
+        report = IngestReport()
+        started = time.perf_counter()
+        found = discover(paths)
+        report.skipped.extend((str(p), reason) for p, reason in found.skipped)
+        run = _Run(self, report, started, progress, len(found.files))
+        with self.collection.writer():
+            if prune:  # first, so a moved file is re-added rather than called a duplicate of its old self
+                run.prune(paths)
+            for done, path in enumerate(found.files, 1):
+                run.file(path)
+                run.report_progress(done)
+            run.flush(final=True)
+        report.seconds = time.perf_counter() - started
+        log.info("ingest: %s", report.summary())
+        return report
+
+    def remove(self, target: str) -> list[str]:
+        """Removes an article by id, or every article read from a file or folder; returns removed titles."""
+        store = self.collection.store
+        with self.collection.writer():
+            article = store.article(target)
+            if article is not None:
+                victims, files = [article.id], []
+            else:
+                root = str(Path(target).expanduser().resolve())
+                files = [p for p in store.file_paths() if p == root or p.startswith(root + os.sep)]
+                victims = [a for p in files for a in store.articles_from(p)]
+            titles = [t.title for a in victims if (t := store.article(a)) is not None]
+            self.collection.commit(Change(removed=victims, forgotten_files=files))
+        return titles
+
+
+class _Run:
+    """State of one ingest: pending articles, the change being built, and the report."""
+
+    def __init__(self, ingestor: Ingestor, report: IngestReport, started: float,
+                 progress: ProgressCallback | None, total: int) -> None:
+        self.ingestor = ingestor
+        self.store = ingestor.collection.store
+        self.report = report
+        self.started = started
+        self.progress = progress
+        self.total = total
+        self.change = Change()
+        self.pending: list[tuple[Article, list[Chunk]]] = []
+        self.pending_chunks = 0
+        self.seen_text: dict[str, str] = {}  # text hash -> article id, for duplicates within this run
+
+    def report_progress(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress(IngestProgress(done, self.total, self.report.chunks_embedded,
+                                         time.perf_counter() - self.started))
+
+    def file(self, path: Path) -> None:
+        """Handles one file: skip if unchanged, else diff its articles against the store."""
+        key = str(path.resolve())
+        try:
+            stat = path.stat()
+            known = self.store.file_record(key)
+            if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                self.report.unchanged.extend(self._titles(key))
+                return
+            digest = _file_hash(path)
+        except OSError as error:
+            self.report.failed.append((key, f"cannot read file: {error.strerror or error}"))
+            return
+        record = FileRecord(key, stat.st_size, stat.st_mtime_ns, digest)
+        if known and known.sha256 == digest:  # touched but identical: just remember the new mtime
+            self.report.unchanged.extend(self._titles(key))
+            self.change.files.append(record)
+            return
+        try:
+            read = read_file(path, max_bytes=self.ingestor.max_file_bytes)
+        except ArticleError as error:
+            self.report.failed.append((key, str(error)))
+            return
+        self.report.failed.extend((f"{key} {problem.split(':')[0]}", problem) for problem in read.problems)
+        before = self.store.articles_from(key)
+        current = {a.id for a in read.articles}
+        for old_id in before.keys() - current:
+            self._remove(old_id)
+        for article in read.articles:
+            self._article(article, before.get(article.id))
+        self.change.files.append(record)
+
+    def _article(self, article: Article, old_hash: str | None) -> None:
+        if old_hash == article.content_hash:
+            self.report.unchanged.append(article.title)
+            return
+        hashed = text_hash(article.text)
+        leaving = set(self.change.removed)
+        twins = [i for i in self.store.article_ids_with_text(hashed) if i != article.id and i not in leaving]
+        twin = twins[0] if twins else self.seen_text.get(hashed)
+        if twin is not None and twin != article.id:
+            self.report.duplicates.append(f"{article.title} (same text as {twin})")
+            return
+        self.seen_text[hashed] = article.id
+        stored = self.store.article(article.id)
+        if stored is not None:
+            self.change.removed.append(article.id)
+            self.report.updated.append(article.title)
+        else:
+            self.report.added.append(article.title)
+        chunks = self.ingestor.chunker.chunk(article)
+        self.pending.append((article, chunks))
+        self.pending_chunks += len(chunks)
+        if self.pending_chunks >= self.ingestor.embed_batch_chunks:
+            self.flush()
+
+    def _remove(self, article_id: str) -> None:
+        stored = self.store.article(article_id)
+        self.change.removed.append(article_id)
+        self.report.removed.append(stored.title if stored else article_id)
+
+    def prune(self, roots: list[Path]) -> None:
+        """Removes articles whose source file under one of ``roots`` no longer exists."""
+        prefixes = [str(r.expanduser().resolve()) for r in roots]
+        for path in self.store.file_paths():
+            under = any(path == p or path.startswith(p + os.sep) for p in prefixes)
+            if under and not os.path.exists(path):
+                for article_id in self.store.articles_from(path):
+                    self._remove(article_id)
+                self.change.forgotten_files.append(path)
+
+    def flush(self, final: bool = False) -> None:
+        """Embeds pending chunks; commits when enough has piled up (or at the end)."""
+        if self.pending:
+            texts = [embedding_text(a.title, c) for a, chunks in self.pending for c in chunks]
+            vectors = self.ingestor.collection.encoder.encode(texts)
+            offset = 0
+            for article, chunks in self.pending:
+                self.change.added.append((article, chunks, vectors[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            self.report.chunks_embedded += len(texts)
+            self.pending, self.pending_chunks = [], 0
+        added = sum(len(chunks) for _, chunks, _ in self.change.added)
+        if final or added >= self.ingestor.commit_every:
+            self.ingestor.collection.commit(self.change)
+            self.change = Change()
+
+    def _titles(self, path: str) -> list[str]:
+        return [a.title for i in self.store.articles_from(path) if (a := self.store.article(i))]
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+

@@ -1,0 +1,60 @@
+"""Sentence boundaries with character offsets, from the nupunkt Punkt splitter."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import nupunkt
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: ``text == source[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def words(self) -> int:
+        """Number of whitespace-separated words."""
+        return len(self.text.split())
+
+
+def split_sentences(text: str, max_words: int = 0) -> list[Sentence]:
+    """Splits ``text`` into sentences whose spans index into ``text``.
+
+    Paragraph breaks always end a sentence (headlines and quotes often have no final period).
+    With ``max_words`` > 0, a longer "sentence" (a list, a run-on line) is cut at word boundaries.
+    """
+    sentences: list[Sentence] = []
+    offset = 0
+    for paragraph in [*_PARAGRAPH_BREAK.split(text), ""]:
+        pos = text.find(paragraph, offset) if paragraph else -1
+        if pos < 0:
+            continue
+        for start, end in nupunkt.sent_spans(paragraph):
+            piece = paragraph[start:end]
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            begin = pos + start + (len(piece) - len(piece.lstrip()))
+            sentences.extend(_cap(Sentence(begin, begin + len(stripped), stripped), max_words))
+        offset = pos + len(paragraph)
+    return sentences
+
+
+def _cap(sentence: Sentence, max_words: int) -> list[Sentence]:
+    words = list(_WORD.finditer(sentence.text))
+    if max_words <= 0 or len(words) <= max_words:
+        return [sentence]
+    pieces = []
+    for i in range(0, len(words), max_words):
+        group = words[i : i + max_words]
+        start, end = group[0].start(), group[-1].end()
+        pieces.append(Sentence(sentence.start + start, sentence.start + end, sentence.text[start:end]))
+    return pieces

@@ -1,0 +1,242 @@
+"""SQLite metadata: articles, chunks, source files and index settings, changed in transactions."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.types import Article, Chunk, Passage, SearchFilters
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source_path TEXT NOT NULL,
+    date TEXT, source TEXT, url TEXT, author TEXT, dateline TEXT, license TEXT,
+    content_hash TEXT NOT NULL, text_hash TEXT NOT NULL, added_at TEXT NOT NULL DEFAULT (datetime('now')));
+CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
+CREATE INDEX IF NOT EXISTS articles_source_path ON articles(source_path);
+CREATE TABLE IF NOT EXISTS chunks (
+    vector_id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+"""
+
+_ARTICLE_COLUMNS = "id, title, text, source_path, date, source, url, author, dateline, license"
+
+
+def text_hash(text: str) -> str:
+    """Hash of an article body with whitespace folded: the same story under two paths is one article."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article row plus the bookkeeping the ingest needs."""
+
+    article: Article
+    content_hash: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What a source file looked like when it was last ingested."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+class MetadataStore:
+    """One SQLite database (WAL mode) shared by the threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.RLock()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)  # idempotent; executescript commits by itself
+            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise sqlite3.DatabaseError(f"{path}: {error}") from error
+
+    def close(self) -> None:
+        """Closes the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # --- settings -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    @staticmethod
+    def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+        """Stores a setting (inside a transaction)."""
+        db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- files --------------------------------------------------------------------------------
+    def file_record(self, path: str) -> FileRecord | None:
+        """The record of a previously ingested file."""
+        rows = self._query("SELECT path, size, mtime_ns, sha256 FROM files WHERE path = ?", (path,))
+        return FileRecord(*rows[0]) if rows else None
+
+    def file_paths(self) -> list[str]:
+        """Every source path that articles came from."""
+        return [r[0] for r in self._query("SELECT path FROM files UNION SELECT source_path FROM articles")]
+
+    @staticmethod
+    def put_file(db: sqlite3.Connection, record: FileRecord) -> None:
+        """Remembers a file's size, mtime and hash (inside a transaction)."""
+        db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                   (record.path, record.size, record.mtime_ns, record.sha256))
+
+    @staticmethod
+    def delete_file(db: sqlite3.Connection, path: str) -> None:
+        """Forgets a file (inside a transaction)."""
+        db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    # --- articles -----------------------------------------------------------------------------
+    def articles_from(self, source_path: str) -> dict[str, str]:
+        """``{article id: content hash}`` of the articles read from one file."""
+        return dict(self._query("SELECT id, content_hash FROM articles WHERE source_path = ?", (source_path,)))
+
+    def article_ids_with_text(self, hashed_text: str) -> list[str]:
+        """Ids of stored articles whose body hashes to ``hashed_text``."""
+        return [r[0] for r in self._query("SELECT id FROM articles WHERE text_hash = ?", (hashed_text,))]
+
+    def article(self, article_id: str) -> Article | None:
+        """One stored article."""
+        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        return Article(*rows[0]) if rows else None
+
+    def articles(self) -> list[StoredArticle]:
+        """Every stored article with its chunk count, newest first."""
+        rows = self._query(
+            f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLUMNS.split(','))}, a.content_hash,"
+            " (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id)"
+            " FROM articles a ORDER BY a.date DESC, a.title")
+        return [StoredArticle(Article(*r[:10]), r[10], r[11]) for r in rows]
+
+    @staticmethod
+    def put_article(db: sqlite3.Connection, article: Article, chunks: Sequence[Chunk],
+                    vector_ids: Sequence[int]) -> None:
+        """Inserts an article and its chunks (inside a transaction)."""
+        db.execute(
+            f"INSERT INTO articles({_ARTICLE_COLUMNS}, content_hash, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (article.id, article.title, article.text, article.source_path, article.date, article.source,
+             article.url, article.author, article.dateline, article.license, article.content_hash,
+             text_hash(article.text)))
+        db.executemany(
+            "INSERT INTO chunks(vector_id, chunk_id, article_id, position, start, end, text) VALUES (?,?,?,?,?,?,?)",
+            [(vid, c.id, c.article_id, c.position, c.start, c.end, c.text) for vid, c in zip(vector_ids, chunks)])
+
+    @staticmethod
+    def delete_article(db: sqlite3.Connection, article_id: str) -> None:
+        """Deletes an article and (by cascade) its chunks (inside a transaction)."""
+        db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+
+    # --- chunks -------------------------------------------------------------------------------
+    def vector_ids_of(self, article_ids: Sequence[str]) -> list[int]:
+        """Vector ids of every chunk of the given articles."""
+        ids: list[int] = []
+        for i in range(0, len(article_ids), 500):
+            part = article_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            ids += [r[0] for r in self._query(f"SELECT vector_id FROM chunks WHERE article_id IN ({marks})", part)]
+        return ids
+
+    def next_vector_id(self) -> int:
+        """The smallest id above every id ever handed out (ids are never reused)."""
+        stored = self.get_meta("next_vector_id")
+        top = self._query("SELECT COALESCE(MAX(vector_id), 0) + 1 FROM chunks")[0][0]
+        return max(int(stored or 1), int(top))
+
+    @staticmethod
+    def keyword_rows(db: sqlite3.Connection) -> tuple[list[int], list[str]]:
+        """``(vector ids, "title. chunk text")`` of every chunk as ``db`` sees it, for rebuilding BM25."""
+        rows = db.execute("SELECT c.vector_id, a.title || '. ' || c.text FROM chunks c"
+                          " JOIN articles a ON a.id = c.article_id ORDER BY c.vector_id").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def all_vector_ids(self) -> list[int]:
+        """Every chunk's vector id."""
+        return [r[0] for r in self._query("SELECT vector_id FROM chunks")]
+
+    def filtered_vector_ids(self, filters: SearchFilters) -> list[int]:
+        """Vector ids of the chunks whose article passes ``filters``."""
+        clauses, params = [], []
+        if filters.sources:
+            clauses.append(f"lower(a.source) IN ({','.join('?' * len(filters.sources))})")
+            params += [s.lower() for s in filters.sources]
+        if filters.since:
+            clauses.append("a.date >= ?")
+            params.append(filters.since)
+        if filters.until:
+            clauses.append("a.date <= ?")
+            params.append(filters.until)
+        where = " AND ".join(clauses) or "1"
+        return [r[0] for r in self._query(
+            f"SELECT c.vector_id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where}", params)]
+
+    def passages(self, scored: Sequence[tuple[int, float]]) -> list[Passage]:
+        """Passages for ``(vector id, score)`` pairs, in the given order; ids no longer stored are dropped."""
+        if not scored:
+            return []
+        marks = ",".join("?" * len(scored))
+        rows = self._query(
+            "SELECT c.vector_id, c.chunk_id, c.article_id, a.title, c.text, c.start, c.end, a.date, a.source, a.url"
+            f" FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.vector_id IN ({marks})",
+            [vid for vid, _ in scored])
+        by_id = {r[0]: r for r in rows}
+        return [Passage(chunk_id=r[1], article_id=r[2], title=r[3], text=r[4], start=r[5], end=r[6],
+                        score=score, date=r[7], source=r[8], url=r[9])
+                for vid, score in scored if (r := by_id.get(vid)) is not None]
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        """The chunks of one article in order."""
+        rows = self._query("SELECT article_id, position, start, end, text FROM chunks WHERE article_id = ?"
+                           " ORDER BY position", (article_id,))
+        return [Chunk(*r) for r in rows]
+
+    def counts(self) -> tuple[int, int, str | None, str | None, list[str]]:
+        """``(articles, chunks, earliest date, latest date, sources)``."""
+        articles, first, last = self._query("SELECT COUNT(*), MIN(date), MAX(date) FROM articles")[0]
+        chunks = self._query("SELECT COUNT(*) FROM chunks")[0][0]
+        sources = [r[0] for r in self._query(
+            "SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY source")]
+        return articles, chunks, first, last, sources
