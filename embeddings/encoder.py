@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,24 @@ def resolve_model_path(name: str) -> str:
     return str(importlib.import_module(bundled[0]).get_model_path())
 
 
+@functools.lru_cache(maxsize=4)
+def _load_model(name: str) -> SentenceTransformer:
+    # Private by default: never reach a model hub unless the user opts in.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its weight-loading bar would break ours
+    path = resolve_model_path(name)
+    log.info("loading embedding model %s from %s", name, path)
+    try:
+        return SentenceTransformer(path, device="cpu")
+    except OSError as error:
+        hint = "" if Path(path).exists() else " (not a local folder; with HF_HUB_OFFLINE=1 only cached models load)"
+        raise RuntimeError(f"cannot load embedding model {name!r}{hint}: {error}") from error
+
+
 class Encoder:
     """Turns texts into L2-normalised float32 vectors (so inner product = cosine).
 
@@ -43,7 +61,6 @@ class Encoder:
         self.model_name = model_name
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
 
     @property
     def dimension(self) -> int:
@@ -55,26 +72,10 @@ class Encoder:
 
     @property
     def model(self) -> SentenceTransformer:
-        """The loaded sentence-transformers model."""
-        with self._lock:
-            if self._model is None:
-                # Private by default: never reach a model hub unless the user opts in.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
-
-                transformers_logging.disable_progress_bar()  # its weight-loading bar would break ours
-
-                path = resolve_model_path(self.model_name)
-                log.info("loading embedding model %s from %s", self.model_name, path)
-                try:
-                    self._model = SentenceTransformer(path, device="cpu")
-                except OSError as error:
-                    hint = "" if Path(path).exists() else (
-                        " (not a local folder; with HF_HUB_OFFLINE=1 only cached models load)")
-                    raise RuntimeError(f"cannot load embedding model {self.model_name!r}{hint}: {error}") from error
-            return self._model
+        """The loaded sentence-transformers model (one per process and model, shared by all encoders)."""
+        if self._model is None:
+            self._model = _load_model(self.model_name)
+        return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encodes ``texts`` in batches; returns an ``(n, dimension)`` float32 array."""

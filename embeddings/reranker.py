@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -69,8 +70,9 @@ class Reranker:
         return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
 
 
+@functools.lru_cache(maxsize=4)
 def load_reranker(name: str) -> Reranker | None:
-    """The reranker named in the config: a bundled name, a folder with model.onnx, or "none"."""
+    """The reranker named in the config: a bundled name, a folder with model.onnx, or "none" (cached)."""
     if name.strip().lower() in _DISABLED:
         return None
     folder = _bundled_folder(name) or Path(name).expanduser()

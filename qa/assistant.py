@@ -16,6 +16,7 @@ from qa.answers import ExtractiveAnswerer
 from qa.collection import Collection
 from qa.config import Config
 from qa.followup import Turn, rewrite
+from qa.llm import LLMAnswerer, LLMError, client_from_config
 from qa.retrieval import Retriever
 from qa.types import Answer, SearchFilters
 
@@ -76,7 +77,10 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
             as_of: str | None = None, use_llm: bool | None = None) -> Answer:
-        """Answers ``question``; ``history`` makes follow-ups work, ``as_of`` is the question's date."""
+        """Answers ``question``; ``history`` makes follow-ups work, ``as_of`` is the question's date.
+
+        ``use_llm`` None means "if one is configured"; the extractive answer is the fallback either way.
+        """
         answer = None
         for event in self.stream(question, history, filters, as_of, use_llm):
             if event.answer is not None:
@@ -103,13 +107,28 @@ class Assistant:
         passages = self.retriever.search(query, k=max(self.config.top_k, 20), filters=filters, as_of=as_of)
         searched = time.perf_counter()
         yield Event("status", f"Reading the {min(len(passages), 5)} best passages…")
-        answer = self._answerer().answer(question, query, passages)
+        answer = None
+        client = client_from_config(self.config) if (use_llm is None or use_llm) else None
+        if client is not None and passages:
+            try:
+                for item in LLMAnswerer(client).stream(question, query, passages, history):
+                    if isinstance(item, Answer):
+                        answer = item
+                    else:
+                        yield Event("delta", item)
+            except LLMError as error:
+                log.warning("LLM unavailable, answering extractively: %s", error)
+                notes.append(f"The LLM could not be reached ({error}); this answer was extracted from the articles.")
+        elif use_llm and not self.config.llm_enabled:
+            notes.append("No LLM is configured (QA_LLM_BASE_URL, QA_LLM_MODEL); answered extractively.")
+        if answer is None:
+            answer = self._answerer().answer(question, query, passages)
+            for piece in _pieces(answer.text):
+                yield Event("delta", piece)
         answer.notes = notes + answer.notes
-        for piece in _pieces(answer.text):
-            yield Event("delta", piece)
         finished = time.perf_counter()
-        answer.timings_ms = {"retrieve": (searched - started) * 1000, "answer": (finished - searched) * 1000,
-                             "total": (finished - started) * 1000}
+        answer.timings_ms = {**answer.timings_ms, "retrieve": (searched - started) * 1000,
+                             "answer": (finished - searched) * 1000, "total": (finished - started) * 1000}
         yield Event("answer", answer=answer)
 
 

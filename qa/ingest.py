@@ -174,7 +174,7 @@ class _Run:
         chunks = self.ingestor.chunker.chunk(article)
         self.pending.append((article, chunks))
         self.pending_chunks += len(chunks)
-        if self.pending_chunks >= self.ingestor.embed_batch_chunks:
+        if self.pending_chunks >= min(self.ingestor.embed_batch_chunks, self.ingestor.commit_every):
             self.flush()
 
     def _remove(self, article_id: str) -> None:

@@ -14,7 +14,6 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from textwrap import shorten
 from urllib.parse import urlsplit
 
@@ -41,7 +40,7 @@ _ABSTAIN = re.compile(r"\b(?:articles?|passages?|sources?)\s+(?:don't|do not|doe
 _STOP_WORDS = """a an the of in on at to for and or but is are was were be been being has have had do does did not
     no it its this that these those he she they them his her their there then than as by with from about into after
     before over under what who whom when where why how which will would can could should may might also said says
-    say according i we you our your so if up out"""
+    say according i we you our your so if up out don doesn didn isn wasn t s"""
 _STOP = frozenset(_STOP_WORDS.split())
 _MIN_SUPPORT = 0.2
 
@@ -95,8 +94,7 @@ class ChatClient:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise LLMError(f"LLM answer took longer than {self.deadline_s:g} s")
-                if sock is not None:  # each read waits at most timeout_s, and never past the deadline
-                    sock.settimeout(min(self.timeout_s, remaining))
+                sock.settimeout(min(self.timeout_s, remaining))  # each read: at most timeout_s, never past deadline
                 line = response.readline(1 << 20)
                 if not line:
                     raise LLMError("LLM stream ended before [DONE]")
@@ -112,6 +110,8 @@ class ChatClient:
                     elif piece:
                         yield piece
         except TimeoutError as error:
+            if time.monotonic() >= deadline - 0.05:
+                raise LLMError(f"LLM answer took longer than {self.deadline_s:g} s") from error
             raise LLMError(f"LLM endpoint {where} timed out after {self.timeout_s:g} s") from error
         except ConnectionRefusedError as error:
             raise LLMError(f"LLM endpoint {where} refused the connection (is the server running?)") from error
@@ -168,13 +168,6 @@ def build_messages(question: str, passages: Sequence[Passage], history: Sequence
     return [*messages, {"role": "user", "content": content}]
 
 
-@dataclass
-class LLMDraft:
-    """The result of verifying a finished LLM answer."""
-
-    answer: Answer
-
-
 def _content_words(text: str) -> set[str]:
     words = set()
     for word in _WORD.findall(text.lower()):
@@ -229,14 +222,10 @@ def verify(question: str, query: str, raw_text: str, passages: Sequence[Passage]
                 notes.append(f"removed citation [{n}]: no such passage")
                 continue
             passage = passages[n - 1]
-            if n not in split_cache:
-                split_cache[n] = split_sentences(passage.text)
-            best, best_overlap = None, 0
-            for candidate in split_cache[n]:
-                overlap = len(wanted & _content_words(candidate.text))
-                if overlap > best_overlap:
-                    best, best_overlap = candidate, overlap
-            if best is None or best_overlap < _MIN_SUPPORT * len(wanted):
+            candidates = split_cache.get(n) or split_cache.setdefault(n, split_sentences(passage.text))
+            best_overlap, _, best = max(((len(wanted & _content_words(c.text)), -i, c)  # ties: earlier sentence
+                                         for i, c in enumerate(candidates)), default=(0, 0, None))
+            if best is None or best_overlap < max(1.0, _MIN_SUPPORT * len(wanted)):
                 notes.append(f"[{n}] does not support: {short}")
                 continue
             start = passage.start + best.start
@@ -248,7 +237,7 @@ def verify(question: str, query: str, raw_text: str, passages: Sequence[Passage]
         parts.append(" ".join([body, "".join(f"[{n}]" for n in cited)]).strip() if cited else body)
     answer = Answer(question=question, text=" ".join(p for p in parts if p), citations=builder.citations,
                     retrieved=passages, notes=notes, search_query=query)
-    if not _WORD.search(answer.text) or (says_nothing and (len(sentences) == 1 or not builder.citations)):
+    if not _WORD.search(answer.text) or (says_nothing and not builder.citations):
         answer = Answer(question=question, text=NO_ANSWER, abstained=True, related=passages[:3],
                         retrieved=passages, search_query=query)
     return answer

@@ -20,7 +20,7 @@ class Reply:
 
     chunks: list[str] = field(default_factory=list)
     status: int = 200
-    body: str = ""  # sent instead of a stream when status != 200
+    body: str = ""  # a plain JSON body sent instead of a stream
     lines: list[str] | None = None
     delay_s: float = 0.0
     stall_s: float = 0.0
@@ -62,15 +62,16 @@ class ScriptedLLMServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def respond(self, handler: BaseHTTPRequestHandler) -> None:
         """Plays ``self.reply`` to one request."""
         reply = self.reply
         if reply.stall_s and reply.stall_after is None and self.stop.wait(reply.stall_s):
+            handler.close_connection = True
             return
-        if reply.status != 200:
+        if reply.status != 200 or reply.body:
             data = reply.body.encode()
             handler.send_response(reply.status)
             handler.send_header("Content-Type", "application/json")
@@ -89,9 +90,9 @@ class ScriptedLLMServer:
             lines = [f"data: {line}" for line in lines] + (["data: [DONE]"] if reply.done else [])
         try:
             for i, line in enumerate(lines):
-                if reply.stall_after is not None and i == reply.stall_after + 1 and self.stop.wait(reply.stall_s):
-                    return
-                if reply.delay_s and self.stop.wait(reply.delay_s):
+                stall = reply.stall_s if reply.stall_after is not None and i == reply.stall_after + 1 else 0.0
+                if (stall or reply.delay_s) and self.stop.wait(stall + reply.delay_s):
+                    handler.close_connection = True
                     return
                 data = f"{line}\n\n".encode()
                 handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -1,0 +1,71 @@
+"""First start: build the demo index from ``seeds/`` while the page shows that it is doing so."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+from qa.assistant import Assistant
+from qa.ingest import Ingestor, IngestProgress, IngestReport
+
+
+class Startup:
+    """Whether the app can answer yet, and what it is doing meanwhile; shared by every session."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready = True
+        self._message = ""
+        self._started = 0.0
+
+    @property
+    def ready(self) -> bool:
+        """True once the index can be searched."""
+        with self._lock:
+            return self._ready
+
+    def building(self, message: str = "starting…") -> None:
+        """Marks the app as busy building its index."""
+        with self._lock:
+            self._ready, self._message, self._started = False, message, time.monotonic()
+
+    def progress(self, message: str) -> None:
+        """Updates the line shown in the page while building."""
+        with self._lock:
+            self._message = message
+
+    def done(self, message: str = "") -> None:
+        """Marks the app as ready."""
+        with self._lock:
+            self._ready, self._message = True, message
+
+    def message(self) -> str:
+        """What the page shows while building, with the time spent so far."""
+        with self._lock:
+            if self._ready:
+                return self._message
+            return f"{self._message} ({time.monotonic() - self._started:.0f} s so far)"
+
+
+def build_demo_index(assistant: Assistant, seeds: Path, startup: Startup) -> IngestReport:
+    """Ingests ``seeds`` with a tqdm bar in the terminal and progress lines for the page."""
+    from tqdm import tqdm
+
+    startup.building(f"reading {seeds.name}/")
+    bar = tqdm(total=0, unit="file", desc="Building the demo index", file=sys.stderr)
+
+    def progress(p: IngestProgress) -> None:
+        bar.total = p.files_total
+        bar.set_postfix_str(f"{p.chunks_embedded} chunks")
+        bar.update(p.files_done - bar.n)
+        startup.progress(f"{p.files_done} of {p.files_total} files read, {p.chunks_embedded} passages embedded")
+
+    try:
+        report = Ingestor(assistant.collection).ingest([seeds], progress=progress)
+    finally:
+        bar.close()
+    print(f"demo index: {report.summary()}", file=sys.stderr)
+    startup.done(report.summary())
+    return report

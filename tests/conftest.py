@@ -1,0 +1,74 @@
+"""Shared fixtures. Core fixtures build small real collections (real model, FAISS, SQLite) in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "seeds" / "japantoday-2026-01-30-japan-south-korea-defense.txt"
+SEED_TITLE = "Japan, South Korea agree to boost exchanges between defense personnel"
+
+
+# --- core fixtures -----------------------------------------------------------------------------
+def small_corpus(folder: Path) -> Path:
+    """The seed article plus three short JSONL articles from two sources; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SEED.name).write_bytes(SEED.read_bytes())
+    records = [
+        {"id": "bakery", "title": "Village bakery wins national bread prize", "date": "2024-05-02",
+         "source": "Daily Loaf", "url": "https://example.org/bakery",
+         "text": "A small bakery in the village of Elmsworth won the national bread prize on Tuesday. "
+                 "The judges praised its sourdough rye, which is baked in a wood-fired oven. "
+                 "Owner Maria Keller said the recipe came from her grandmother."},
+        {"id": "comet", "title": "Amateur astronomer spots new comet", "date": "2025-11-20",
+         "source": "Sky Weekly", "url": "https://example.org/comet",
+         "text": "An amateur astronomer in Chile spotted a new comet using a backyard telescope. "
+                 "The comet, named C/2025 K3, will be visible to the naked eye in March. "
+                 "Observatories confirmed the discovery within two days."},
+        {"id": "bridge", "title": "City opens cable-stayed bridge over river", "date": "2025-12-01",
+         "source": "Daily Loaf", "url": "https://example.org/bridge",
+         "text": "The city opened a new cable-stayed bridge over the Wend river on Monday. "
+                 "The bridge cost 240 million euros and took four years to build. "
+                 "Cyclists get a separate lane on the upper deck."},
+    ]
+    (folder / "extra.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    """A config whose data dir is fresh for each test."""
+    from qa.config import Config
+
+    return Config.load(env={}, data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def built_collection(tmp_path_factory: pytest.TempPathFactory):
+    """A collection of :func:`small_corpus`, built once per session; tests must not change it."""
+    from qa.collection import Collection
+    from qa.config import Config
+    from qa.ingest import Ingestor
+
+    root = tmp_path_factory.mktemp("built")
+    config = Config.load(env={}, data_dir=root / "data")
+    corpus = small_corpus(root / "corpus")
+    collection = Collection(config)
+    Ingestor(collection).ingest([corpus])
+    yield collection
+    collection.close()
+
+
+@pytest.fixture(scope="session")
+def assistant(built_collection):
+    """An Assistant over the built collection (reranker on)."""
+    from qa.assistant import Assistant
+
+    return Assistant(built_collection.config)
