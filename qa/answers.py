@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-import numpy as np
-
-from qa.sentences import split_sentences
+from qa.evidence import Evidence
 from qa.types import Answer, Citation, Passage
 
 NO_ANSWER = "The articles don't say."
 
-SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
 _WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence of a retrieved passage, located in its article."""
-
-    passage: Passage
-    rank: int  # the passage's rank in retrieval
-    start: int  # span in the article text
-    end: int
-    text: str
-    score: float = 0.0
-
-
-def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
-    """Every distinct sentence of ``passages`` (overlapping chunks repeat sentences; keep the first)."""
-    seen: set[tuple[str, int]] = set()
-    candidates = []
-    for rank, passage in enumerate(passages):
-        for sentence in split_sentences(passage.text):
-            start = passage.start + sentence.start
-            if (passage.article_id, start) in seen or len(sentence.text.split()) < 3:
-                continue
-            seen.add((passage.article_id, start))
-            candidates.append(Candidate(passage, rank, start, start + len(sentence.text), sentence.text))
-    return candidates
 
 
 class CitationBuilder:
@@ -66,32 +36,23 @@ class CitationBuilder:
 class ExtractiveAnswerer:
     """Answers with 1-3 source sentences, each followed by its citation, in reading order.
 
-    Sentences are scored against the question by ``scorer`` (the cross-encoder); the answer is the
-    best sentence plus any close runner-up that adds something. If even the best one scores below
-    ``threshold`` the evidence is too weak, and the answer says so instead of guessing.
+    The answer is the best-scoring sentence plus any close runner-up that adds something. If even the
+    best one scores below ``threshold`` the evidence is too weak, and the answer says so instead of
+    guessing.
     """
 
-    def __init__(self, scorer: SentenceScorer, threshold: float, max_sentences: int = 3,
-                 passages_considered: int = 5, margin: float = 1.5) -> None:
-        self.scorer = scorer
+    def __init__(self, threshold: float, max_sentences: int = 3, margin: float = 1.5) -> None:
         self.threshold = threshold
         self.max_sentences = max_sentences
-        self.passages_considered = passages_considered
         self.margin = margin
 
-    def answer(self, question: str, query: str, passages: Sequence[Passage]) -> Answer:
-        """Builds the answer to ``question`` (scored with the standalone ``query``) from ``passages``."""
-        considered = list(passages[: self.passages_considered])
-        candidates = candidate_sentences(considered)
-        if candidates:
-            scores = self.scorer(query, [f"{c.passage.title}. {c.text}" for c in candidates])
-            candidates = [Candidate(c.passage, c.rank, c.start, c.end, c.text, float(s))
-                          for c, s in zip(candidates, scores)]
-            candidates.sort(key=lambda c: (-c.score, c.rank))
-        if not candidates or candidates[0].score < self.threshold:
-            return Answer(question=question, text=NO_ANSWER, abstained=True, related=considered[:3],
+    def answer(self, question: str, query: str, passages: Sequence[Passage],
+               evidence: Sequence[Evidence]) -> Answer:
+        """Builds the answer to ``question`` from scored ``evidence`` (best first) over ``passages``."""
+        if not evidence or evidence[0].score < self.threshold:
+            return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
                           retrieved=list(passages), search_query=query)
-        chosen = self._choose(candidates)
+        chosen = self._choose(list(evidence))
         builder = CitationBuilder()
         parts = []
         article_order = {c.passage.article_id: i for i, c in reversed(list(enumerate(chosen)))}
@@ -100,7 +61,7 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=" ".join(parts), citations=builder.citations,
                       retrieved=list(passages), search_query=query)
 
-    def _choose(self, ranked: list[Candidate]) -> list[Candidate]:
+    def _choose(self, ranked: list[Evidence]) -> list[Evidence]:
         best = ranked[0]
         chosen = [best]
         floor = max(self.threshold, best.score - self.margin)

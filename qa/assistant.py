@@ -15,6 +15,7 @@ from embeddings import Reranker, load_reranker
 from qa.answers import ExtractiveAnswerer
 from qa.collection import Collection
 from qa.config import Config
+from qa.evidence import SentenceScorer
 from qa.followup import Turn, rewrite
 from qa.llm import LLMAnswerer, LLMError, client_from_config
 from qa.retrieval import Retriever
@@ -58,22 +59,27 @@ class Assistant:
                 self._reranker_loaded = True
             return self._reranker
 
-    @property
-    def retriever(self) -> Retriever:
-        """Hybrid retriever over the current collection."""
-        return Retriever(self.collection, self.reranker, rerank_candidates=self.config.rerank_candidates)
-
-    def _answerer(self) -> ExtractiveAnswerer:
+    def scorer(self) -> SentenceScorer:
+        """Scores sentences against a query: the cross-encoder, or embedding cosine when it is off."""
         reranker = self.reranker
         if reranker is not None:
-            return ExtractiveAnswerer(reranker.score, self.config.abstain_threshold,
-                                      self.config.answer_max_sentences)
+            return reranker.score
 
         def cosine(query: str, texts: Sequence[str]) -> np.ndarray:
             encoder = self.collection.encoder
             return (encoder.encode(list(texts)) @ encoder.encode_query(query).T).ravel()
 
-        return ExtractiveAnswerer(cosine, COSINE_THRESHOLD, self.config.answer_max_sentences)
+        return cosine
+
+    @property
+    def threshold(self) -> float:
+        """Below this best-sentence score the assistant abstains (the scale depends on the scorer)."""
+        return self.config.abstain_threshold if self.reranker is not None else COSINE_THRESHOLD
+
+    @property
+    def retriever(self) -> Retriever:
+        """Hybrid retriever over the current collection, reranking with :meth:`scorer`."""
+        return Retriever(self.collection, self.scorer(), rerank_candidates=self.config.rerank_candidates)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
             as_of: str | None = None, use_llm: bool | None = None) -> Answer:
@@ -104,9 +110,10 @@ class Assistant:
         self.collection.refresh()
         query = rewrite(question, history)
         yield Event("status", "Searching the articles…")
-        passages = self.retriever.search(query, k=max(self.config.top_k, 20), filters=filters, as_of=as_of)
+        retrieval = self.retriever.retrieve(query, k=max(self.config.top_k, 20), filters=filters, as_of=as_of)
+        passages = retrieval.passages
         searched = time.perf_counter()
-        yield Event("status", f"Reading the {min(len(passages), 5)} best passages…")
+        yield Event("status", f"Found {len(passages)} passages; composing the answer…")
         answer = None
         client = client_from_config(self.config) if (use_llm is None or use_llm) else None
         if client is not None and passages:
@@ -122,7 +129,8 @@ class Assistant:
         elif use_llm and not self.config.llm_enabled:
             notes.append("No LLM is configured (QA_LLM_BASE_URL, QA_LLM_MODEL); answered extractively.")
         if answer is None:
-            answer = self._answerer().answer(question, query, passages)
+            answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences)
+            answer = answerer.answer(question, query, passages, retrieval.evidence)
             for piece in _pieces(answer.text):
                 yield Event("delta", piece)
         answer.notes = notes + answer.notes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import textwrap
 from dataclasses import asdict
@@ -122,7 +123,9 @@ def search(ctx: _Context, query: str, k: int, source: tuple[str, ...], since: st
 
     collection = _collection(ctx)
     reranker = None if no_rerank else load_reranker(ctx.config.reranker_model)
-    hits = Retriever(collection, reranker).search(query, k=k, filters=_filters(source, since, until))
+    retriever = Retriever(collection, reranker.score if reranker else None,
+                          rerank_candidates=ctx.config.rerank_candidates)
+    hits = retriever.search(query, k=k, filters=_filters(source, since, until))
     if as_json:
         click.echo(json.dumps([{"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),
                                 "title": p.title, "date": p.date, "source": p.source, "url": p.url,
@@ -224,3 +227,46 @@ def check(ctx: _Context) -> None:
     if problems:
         sys.exit(1)
     click.echo("ok: metadata, vectors and keyword index agree")
+
+
+@main.command(name="eval")
+@click.option("--corpus", type=click.Path(exists=True, path_type=Path), required=True,
+              help="Articles as JSONL (id, title, text, optional date, source, url), or any file or folder.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Questions as JSONL: id, question, optional date, answers, doc_ids.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Results JSONL.")
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all", show_default=True,
+              help="Ask a fixed half of the questions: dev for tuning, test for reporting.")
+@click.pass_obj
+def evaluate(ctx: _Context, corpus: Path, questions: Path, out: Path, split: str) -> None:
+    """Ingest CORPUS into its own index, ask every question, write results and print a summary."""
+    import hashlib
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from qa import evaluation
+    from qa.assistant import Assistant
+    from qa.ingest import Ingestor
+
+    config = ctx.config
+    if click.get_current_context().find_root().params.get("data_dir") is None and "QA_DATA_DIR" not in os.environ:
+        # A fresh index per corpus, reused when the same corpus is evaluated again.
+        digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
+        config = replace(config, data_dir=config.data_dir / "eval" / digest)
+    asked = evaluation.load_questions(questions, split)
+    assistant = Assistant(config)
+    report = Ingestor(assistant.collection).ingest([corpus])
+    click.echo(f"corpus: {report.summary()}", err=True)
+    stems = {a.article.id: Path(a.article.source_path).stem for a in assistant.collection.store.articles()}
+    rows = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as handle:
+        for question, answer, latency in tqdm(evaluation.run(assistant, asked), total=len(asked),
+                                              desc="Asking", unit="q", disable=None, file=sys.stderr):
+            record = evaluation.result_record(question, answer, latency)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            rows.append((question, record, evaluation.article_ranking(answer, stems)))
+    for line in evaluation.summarize(rows).lines():
+        click.echo(line)
+    click.echo(f"results: {out}")

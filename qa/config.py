@@ -26,7 +26,7 @@ class Config:
     max_file_mb: float = 25.0
     commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
     reranker_model: str = DEFAULT_RERANKER_MODEL  # "none" turns reranking off
-    rerank_candidates: int = 30
+    rerank_candidates: int = 5  # passages whose sentences the cross-encoder reads
     top_k: int = 10
     abstain_threshold: float = 0.0  # calibrated on the held-out split of the dev set (see README)
     answer_max_sentences: int = 3

@@ -1,22 +1,30 @@
-"""Query -> Passages: dense + BM25 candidates fused with RRF, filtered first, then cross-encoder reranked."""
+"""Query -> Passages: dense + BM25 candidates fused with RRF (filters first), then reranked by evidence."""
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from embeddings import Reranker
 from qa.collection import Collection
+from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences
 from qa.types import Passage, SearchFilters
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60  # the constant from Cormack et al. (2009); flattens the head of each list
 _TOKEN = re.compile(r"\w+")
+
+
+@dataclass
+class Retrieval:
+    """Ranked passages plus the scored sentences of the top ones (best first)."""
+
+    passages: list[Passage]
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 def reciprocal_rank_fusion(*rankings: list[tuple[int, float]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -29,12 +37,17 @@ def reciprocal_rank_fusion(*rankings: list[tuple[int, float]], k: int = RRF_K) -
 
 
 class Retriever:
-    """Finds the passages most likely to answer a question."""
+    """Finds the passages most likely to answer a question.
 
-    def __init__(self, collection: Collection, reranker: Reranker | None = None,
-                 candidates: int = 50, rerank_candidates: int = 30, per_article: int = 2) -> None:
+    ``scorer`` (the cross-encoder) reads the sentences of the ``rerank_candidates`` best fused
+    passages; those passages are reordered by their best sentence. Without a scorer the fused order
+    stands.
+    """
+
+    def __init__(self, collection: Collection, scorer: SentenceScorer | None = None,
+                 candidates: int = 50, rerank_candidates: int = 5, per_article: int = 2) -> None:
         self.collection = collection
-        self.reranker = reranker
+        self.scorer = scorer
         self.candidates = candidates
         self.rerank_candidates = rerank_candidates
         self.per_article = per_article
@@ -42,6 +55,24 @@ class Retriever:
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                as_of: str | None = None, rerank: bool = True) -> list[Passage]:
         """Top ``k`` passages for ``query``; ``as_of`` (ISO date) breaks ties toward nearer articles."""
+        return self.retrieve(query, k, filters, as_of, rerank).passages
+
+    def retrieve(self, query: str, k: int = 10, filters: SearchFilters | None = None,
+                 as_of: str | None = None, rerank: bool = True) -> Retrieval:
+        """Like :meth:`search`, also returning the scored sentences behind the reranking."""
+        fused = self._fused(query, filters)
+        pool = self.collection.store.passages(fused[: max(self.candidates, k)])
+        pool.sort(key=lambda p: (-round(p.score, 6), _days_apart(p.date, as_of)))
+        pool = _diversify(_collapse_near_duplicates(pool), len(pool), self.per_article)
+        if not rerank or self.scorer is None or not pool:
+            return Retrieval(pool[:k])
+        evidence = score_sentences(self.scorer, query, pool[: self.rerank_candidates])
+        reranked = rerank_by_evidence(pool, evidence)
+        head = sorted(reranked[: self.rerank_candidates],
+                      key=lambda p: (-round(p.score, 3), _days_apart(p.date, as_of)))
+        return Retrieval(head + reranked[self.rerank_candidates : k], evidence)
+
+    def _fused(self, query: str, filters: SearchFilters | None) -> list[tuple[int, float]]:
         if not query.strip():
             return []
         vectors, keywords = self.collection.snapshot()
@@ -54,16 +85,7 @@ class Retriever:
                 return []
         dense = vectors.search(self.collection.encoder.encode_query(query), self.candidates, allowed)
         sparse = keywords.search(query, self.candidates, allowed)
-        fused = reciprocal_rank_fusion(dense, sparse)
-        reranking = rerank and self.reranker is not None
-        pool = self.collection.store.passages(fused[: self.rerank_candidates if reranking else self.candidates])
-        pool = _collapse_near_duplicates(pool)
-        if reranking:
-            assert self.reranker is not None
-            scores = self.reranker.score(query, [f"{p.title}. {p.text}" for p in pool])
-            pool = [replace(p, score=float(s)) for p, s in zip(pool, scores)]
-        pool.sort(key=lambda p: (-round(p.score, 3), _days_apart(p.date, as_of)))
-        return _diversify(pool, k, self.per_article)
+        return reciprocal_rank_fusion(dense, sparse)
 
 
 def _collapse_near_duplicates(passages: list[Passage], threshold: float = 0.9) -> list[Passage]:
@@ -78,7 +100,7 @@ def _collapse_near_duplicates(passages: list[Passage], threshold: float = 0.9) -
 
 
 def _diversify(ranked: list[Passage], k: int, per_article: int) -> list[Passage]:
-    """At most ``per_article`` chunks of one article in the top ``k``, unless nothing else is left."""
+    """At most ``per_article`` chunks of one article ahead of other articles' chunks."""
     head, tail, counts = [], [], {}
     for passage in ranked:
         counts[passage.article_id] = counts.get(passage.article_id, 0) + 1

@@ -66,7 +66,7 @@ def parse_date(value: str | None, label: str) -> str | None:
     try:
         dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"“{label}” is not a real date: “{value}”.") from None
+        raise ValueError(f"“{label}” is not a real date: “{value}” (use YYYY-MM-DD).") from None
     return value
 
 

@@ -27,6 +27,21 @@
     return true;
   };
 
+  // The Chatbot's copy button copies a message's HTML; give the clipboard plain text instead
+  // (answer, notes and the cited sources). DOMParser documents are inert: nothing in them runs or loads.
+  const toPlain = (html) => {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    doc.querySelectorAll("br").forEach((br) => br.replaceWith("\n"));
+    doc.querySelectorAll("div").forEach((div) => div.append("\n"));
+    return (doc.body.textContent || "").replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
+  };
+  const clipboard = navigator.clipboard;
+  if (clipboard && typeof clipboard.writeText === "function") {
+    const write = clipboard.writeText.bind(clipboard);
+    clipboard.writeText = (text) =>
+      write(typeof text === "string" && /class="qa-/.test(text) ? toPlain(text) : text);
+  }
+
   document.addEventListener("click", (event) => {
     const link = event.target instanceof Element ? event.target.closest("a.cite") : null;
     if (!link) return;

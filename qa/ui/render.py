@@ -106,19 +106,23 @@ def status_message(text: str) -> str:
 
 def partial_message(text: str, turn: int) -> str:
     """Answer text that is still arriving."""
-    return f'<div class="qa-answer qa-streaming" data-turn="{turn}">{cite_links(text, turn)}</div>'
+    return f'<div class="qa-answer qa-streaming qa-t{turn}" data-turn="{turn}">{cite_links(text, turn)}</div>'
 
 
 def answer_message(answer: Answer, turn: int) -> str:
     """A finished answer: escaped text, ``[n]`` links to this turn's source cards, notes."""
     cited = [c.n for c in answer.citations]
-    cls = "qa-answer qa-abstained" if answer.abstained else "qa-answer"
+    cls = f"qa-answer qa-t{turn}" + (" qa-abstained" if answer.abstained else "")
     parts = [f'<div class="{cls}" data-turn="{turn}">',
              f'<div class="qa-answer-text">{cite_links(answer.text, turn, cited)}</div>']
     if answer.abstained and answer.related:
         parts.append('<div class="qa-hint">See “Related passages” beside the chat — they may help, '
                      'but they do not answer the question.</div>')
     parts.extend(f'<div class="qa-note">{esc(note)}</div>' for note in answer.notes)
+    if answer.citations:  # not shown; the copy button copies it with the answer (see cite.js)
+        parts.append('<div class="qa-copy-only"><div></div><div>Sources:</div>' + "".join(
+            f"<div>[{c.n}] {esc(c.title)} ({esc(', '.join(x for x in (c.source, c.date) if x))})"
+            + (f" {esc(c.url)}" if safe_url(c.url) else "") + "</div>" for c in answer.citations) + "</div>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -232,7 +236,12 @@ def model_line(config: Config) -> str:
     if config.reranker_model and config.reranker_model.lower() != "none":
         parts.append(f"{config.reranker_model} reranker")
     parts.append(f"LLM {config.llm_model}" if config.llm_enabled else "extractive answers")
-    return " + ".join(parts[:2]) + " · " + parts[-1] if len(parts) == 3 else " · ".join(parts)
+    return " · ".join(parts)
+
+
+def _model_chip(config: Config) -> str:
+    short = "LLM " + config.llm_model if config.llm_enabled else "extractive"
+    return f"{config.embedding_model} · {short}"
 
 
 def header(stats: Stats, config: Config) -> str:
@@ -240,12 +249,12 @@ def header(stats: Stats, config: Config) -> str:
     dates = (f"{esc(stats.first_date)} – {esc(stats.last_date)}" if stats.first_date else "no dates")
     return ('<div class="qa-header"><div class="qa-brand"><span class="qa-logo" aria-hidden="true">❝</span>'
             '<div><div class="qa-name">News Q&amp;A</div>'
-            '<div class="qa-tagline">Answers that cite the sentence they come from · offline &amp; private</div>'
+            '<div class="qa-tagline">Cited answers from your articles · offline &amp; private</div>'
             '</div></div><div class="qa-stats">'
             f'<span class="qa-stat"><b>{stats.articles:,}</b> articles</span>'
             f'<span class="qa-stat"><b>{stats.chunks:,}</b> chunks</span>'
             f'<span class="qa-stat">{dates}</span>'
-            f'<span class="qa-stat qa-model" title="Models in use">{esc(model_line(config))}</span>'
+            f'<span class="qa-stat qa-model" title="{esc(model_line(config))}">{esc(_model_chip(config))}</span>'
             "</div></div>")
 
 

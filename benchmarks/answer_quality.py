@@ -1,0 +1,117 @@
+"""Answer quality on XQuAD-en (and the demo set), with unanswerable questions, via `qa eval`.
+
+Unanswerable questions come from holding articles out: the "closed" corpus keeps about half of the
+48 articles (by a hash of the article id); questions about the other half cannot be answered from it.
+Questions are split 50/50 by id hash: `dev` is for tuning (the abstention threshold), `test` is what
+README reports.
+
+    python benchmarks/answer_quality.py --split test            # report
+    python benchmarks/answer_quality.py --split dev --calibrate  # pick the abstention threshold
+
+Writes benchmarks/results/answer_quality-<split>.txt and the per-question JSONL beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+XQUAD = ROOT.parent / "shared" / "eval" / "data" / "xquad_en"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def held_out(article_id: str) -> bool:
+    """Articles left out of the closed corpus (about half)."""
+    return int(hashlib.sha1(article_id.encode()).hexdigest(), 16) % 2 == 1
+
+
+def prepare(work: Path) -> dict[str, tuple[Path, Path]]:
+    """Writes the open and closed corpora and their question files; returns name -> (corpus, questions)."""
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = [json.loads(line) for line in (XQUAD / "corpus.jsonl").read_text().splitlines() if line.strip()]
+    questions = [json.loads(line) for line in (XQUAD / "questions.jsonl").read_text().splitlines() if line.strip()]
+    closed = [a for a in corpus if not held_out(a["id"])]
+    closed_questions = []
+    for q in questions:
+        if any(held_out(d) for d in q["doc_ids"]):
+            q = {**q, "answers": [], "doc_ids": []}
+        closed_questions.append(q)
+    files = {}
+    for name, articles, asked in (("open", corpus, questions), ("closed", closed, closed_questions)):
+        corpus_path, questions_path = work / f"{name}-corpus.jsonl", work / f"{name}-questions.jsonl"
+        corpus_path.write_text("".join(json.dumps(a) + "\n" for a in articles))
+        questions_path.write_text("".join(json.dumps(q) + "\n" for q in asked))
+        files[name] = (corpus_path, questions_path)
+    return files
+
+
+def run_eval(corpus: Path, questions: Path, out: Path, split: str, env: dict[str, str]) -> str:
+    """Runs `qa eval` and returns its printed summary."""
+    command = [sys.executable, "-m", "qa", "eval", "--corpus", str(corpus), "--questions", str(questions),
+               "--out", str(out), "--split", split]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def calibrate(open_results: Path, closed_results: Path, closed_questions: Path) -> str:
+    """Sweeps the abstention threshold over best-sentence scores; returns a table."""
+    answerable = [json.loads(line) for line in open_results.read_text().splitlines()]
+    gold = {json.loads(line)["id"]: json.loads(line) for line in closed_questions.read_text().splitlines()}
+    closed = [json.loads(line) for line in closed_results.read_text().splitlines()]
+    unanswerable = [r for r in closed if not gold[r["id"]]["answers"]]
+
+    def top(r: dict) -> float:
+        return r["retrieved"][0]["score"] if r["retrieved"] else -1e9
+
+    lines = ["threshold  abstain(answerable)  abstain(unanswerable)"]
+    for step in range(-40, 41):
+        t = step / 4
+        a = sum(top(r) < t for r in answerable) / len(answerable)
+        u = sum(top(r) < t for r in unanswerable) / len(unanswerable)
+        lines.append(f"{t:9.2f}  {100 * a:18.1f}%  {100 * u:20.1f}%")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Runs the evaluation (or calibration) and writes the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    parser.add_argument("--calibrate", action="store_true", help="never abstain, then sweep thresholds")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    work = RESULTS / "xquad"
+    files = prepare(work)
+    env = {**os.environ, "QA_DATA_DIR": str(work / "index")}
+    if args.calibrate:
+        env["QA_ABSTAIN_THRESHOLD"] = "-1000"
+    report = [f"# answer quality, split={args.split}, machine: {platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} cores, python {platform.python_version()}"]
+    outputs = {}
+    for name, (corpus, questions) in files.items():
+        out = work / f"{name}-{args.split}-results.jsonl"
+        env["QA_DATA_DIR"] = str(work / f"index-{name}")
+        summary = run_eval(corpus, questions, out, args.split, env)
+        outputs[name] = out
+        report += [f"\n## xquad_en {name} corpus ({'all 48 articles' if name == 'open' else 'half held out'})",
+                   summary.strip()]
+    demo_out = RESULTS / f"demo-{args.split}-results.jsonl"
+    env["QA_DATA_DIR"] = str(RESULTS / "demo-index")
+    report += ["\n## demo set over seeds/ (all 30 questions; written before any tuning)",
+               run_eval(ROOT / "seeds", ROOT / "benchmarks" / "data" / "demo_questions.jsonl",
+                        demo_out, "all", env).strip()]
+    if args.calibrate:
+        report += ["\n## calibration", calibrate(outputs["open"], outputs["closed"], files["closed"][1])]
+    text = "\n".join(report) + "\n"
+    print(text)
+    (RESULTS / f"answer_quality-{args.split}{'-calibration' if args.calibrate else ''}.txt").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""``qa eval``: ask a question set over a corpus and measure answers the way users feel them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import string
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.assistant import Assistant
+from qa.followup import Turn
+from qa.types import Answer
+
+log = logging.getLogger(__name__)
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question; gold fields are only used for scoring."""
+
+    id: str
+    question: str
+    answers: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)
+    date: str | None = None
+    follows: str | None = None
+
+    @property
+    def answerable(self) -> bool:
+        """False for questions the corpus cannot answer (no gold answers)."""
+        return bool(self.answers)
+
+
+def load_questions(path: Path, split: str = "all") -> list[Question]:
+    """Reads question lines; ``split`` "dev"/"test" keeps a fixed half by hash of the id (for held-out reporting)."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            q = Question(str(raw["id"]), str(raw["question"]), [str(a) for a in raw.get("answers") or []],
+                         [str(d) for d in raw.get("doc_ids") or []], raw.get("date"), raw.get("follows"))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path} line {number}: not a question record ({error})") from error
+        if split == "all" or in_split(q.id, split):
+            questions.append(q)
+    return questions
+
+
+def in_split(question_id: str, split: str) -> bool:
+    """Deterministic 50/50 split of question ids into "dev" (tuning) and "test" (reporting)."""
+    bucket = int(hashlib.sha1(question_id.encode()).hexdigest(), 16) % 2
+    return (bucket == 0) == (split == "dev")
+
+
+def normalize(text: str) -> str:
+    """SQuAD answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD token-overlap F1 between two strings."""
+    predicted, expected = normalize(prediction).split(), normalize(gold).split()
+    common = sum((Counter(predicted) & Counter(expected)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains(text: str, answers: list[str]) -> bool:
+    """True if any gold answer appears in ``text`` after normalisation."""
+    haystack = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in haystack for a in answers if normalize(a))
+
+
+def result_record(question: Question, answer: Answer, latency_ms: float) -> dict:
+    """The JSON line written for one question."""
+    return {
+        "id": question.id,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [{"n": c.n, "doc_id": c.article_id, "chunk_id": c.chunk_id, "quote": c.quote}
+                      for c in answer.citations],
+        "retrieved": [{"doc_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
+                      for p in answer.retrieved],
+        "latency_ms": round(latency_ms, 1),
+    }
+
+
+def run(assistant: Assistant, questions: list[Question]) -> Iterator[tuple[Question, Answer, float]]:
+    """Asks every question (follow-ups get their earlier turn as history); yields answers with latency."""
+    answered: dict[str, tuple[Question, Answer]] = {}
+    for question in questions:
+        history = []
+        if question.follows and question.follows in answered:
+            previous_q, previous = answered[question.follows]
+            history = [Turn(previous_q.question, previous.text, previous.search_query)]
+        started = time.perf_counter()
+        answer = assistant.ask(question.question, history=history, as_of=question.date)
+        latency = (time.perf_counter() - started) * 1000
+        answered[question.id] = (question, answer)
+        yield question, answer, latency
+
+
+@dataclass
+class Summary:
+    """Aggregate scores of an evaluation run."""
+
+    questions: int = 0
+    answerable: int = 0
+    hit_at: dict[int, float] = field(default_factory=dict)
+    mrr_at_10: float = 0.0
+    answer_contains_gold: float = 0.0
+    token_f1: float = 0.0
+    citation_correct: float = 0.0
+    answered_answerable: int = 0
+    abstained_answerable: float = 0.0
+    abstained_unanswerable: float = 0.0
+    unanswerable: int = 0
+    latency_p50_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines."""
+        pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
+        out = [f"questions: {self.questions} ({self.answerable} answerable, {self.unanswerable} unanswerable)"]
+        if self.answerable:
+            out += [
+                "gold article: " + ", ".join(f"hit@{k} {pct(v)}" for k, v in self.hit_at.items())
+                + f", MRR@10 {self.mrr_at_10:.3f}",
+                f"answer contains gold answer: {pct(self.answer_contains_gold)}",
+                f"SQuAD token F1: {pct(self.token_f1)}",
+                f"citation correctness (cited quote contains gold, of {self.answered_answerable} answered): "
+                f"{pct(self.citation_correct)}",
+                f"abstained on answerable: {pct(self.abstained_answerable)}",
+            ]
+        if self.unanswerable:
+            out.append(f"abstained on unanswerable: {pct(self.abstained_unanswerable)}")
+        out.append(f"latency: p50 {self.latency_p50_ms:.0f} ms, p95 {self.latency_p95_ms:.0f} ms")
+        return out
+
+
+def summarize(rows: list[tuple[Question, dict, list[set[str]]]]) -> Summary:
+    """Scores ``(question, result record, retrieved articles' names)`` rows (see :func:`article_ranking`)."""
+    summary = Summary(questions=len(rows))
+    answerable = [(q, r, arts) for q, r, arts in rows if q.answerable]
+    unanswerable = [(q, r) for q, r, _ in rows if not q.answerable]
+    summary.answerable, summary.unanswerable = len(answerable), len(unanswerable)
+    if answerable:
+        ranks = []
+        for q, _, articles in answerable:
+            rank = next((i for i, names in enumerate(articles, 1) if names & set(q.doc_ids)), None)
+            ranks.append(rank)
+        summary.hit_at = {k: float(np.mean([r is not None and r <= k for r in ranks])) for k in (1, 5, 10)}
+        summary.mrr_at_10 = float(np.mean([1 / r if r and r <= 10 else 0.0 for r in ranks]))
+        texts = [_MARKER.sub("", r["answer"]) for _, r, _ in answerable]
+        summary.answer_contains_gold = float(np.mean(
+            [not r["abstained"] and contains(t, q.answers) for (q, r, _), t in zip(answerable, texts)]))
+        summary.token_f1 = float(np.mean(
+            [0.0 if r["abstained"] else max(token_f1(t, a) for a in q.answers)
+             for (q, r, _), t in zip(answerable, texts)]))
+        answered = [(q, r) for q, r, _ in answerable if not r["abstained"]]
+        summary.answered_answerable = len(answered)
+        summary.citation_correct = float(np.mean(
+            [any(contains(c["quote"], q.answers) for c in r["citations"]) for q, r in answered])) if answered else 0.0
+        summary.abstained_answerable = 1 - len(answered) / len(answerable)
+    if unanswerable:
+        summary.abstained_unanswerable = float(np.mean([r["abstained"] for _, r in unanswerable]))
+    latencies = [r["latency_ms"] for _, r, _ in rows]
+    if latencies:
+        summary.latency_p50_ms = float(np.percentile(latencies, 50))
+        summary.latency_p95_ms = float(np.percentile(latencies, 95))
+    return summary
+
+
+def article_ranking(answer: Answer, stems: dict[str, str]) -> list[set[str]]:
+    """Distinct retrieved articles in order, each named by its id and its file's stem (gold may use either)."""
+    ranking: list[set[str]] = []
+    seen: set[str] = set()
+    for passage in answer.retrieved:
+        if passage.article_id not in seen:
+            seen.add(passage.article_id)
+            ranking.append({passage.article_id, stems.get(passage.article_id, passage.article_id)})
+    return ranking
