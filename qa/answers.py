@@ -12,6 +12,27 @@ NO_ANSWER = "The articles don't say."
 
 _WORD = re.compile(r"\w+")
 
+# Questions that ask for a quantity or a time can only be answered by a sentence that states one.
+_ASKS_QUANTITY = re.compile(r"^\s*(how (many|much|long|old|far|big|large|tall|high|often)|what (percentage|percent|"
+                            r"number|amount|proportion))\b", re.I)
+_ASKS_TIME = re.compile(r"^\s*(when|(in |during )?(what|which) (year|date|day|month|time|century|decade))\b", re.I)
+_CLAUSE_THEN_QUESTION = re.compile(r"^\s*when\b[^?]*,\s*(what|which|who|how)\b", re.I)  # "When X, what is it called?"
+_QUANTITY = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                       r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|half|"
+                       r"several|single|once|twice)\b", re.I)
+_TIME = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|"
+                   r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|century|"
+                   r"decade|ago|week|month|year|spring|summer|autumn|fall|winter|morning|evening|night)\b", re.I)
+
+
+def states_what_is_asked(question: str, sentence: str) -> bool:
+    """False when the question asks for a quantity or a time and the sentence states none."""
+    if _ASKS_QUANTITY.search(question):
+        return bool(_QUANTITY.search(sentence))
+    if _ASKS_TIME.search(question) and not _CLAUSE_THEN_QUESTION.search(question):
+        return bool(_TIME.search(sentence))
+    return True
+
 
 class CitationBuilder:
     """Numbers sources by first use; one number per (article, quote span)."""
@@ -49,10 +70,14 @@ class ExtractiveAnswerer:
     def answer(self, question: str, query: str, passages: Sequence[Passage],
                evidence: Sequence[Evidence]) -> Answer:
         """Builds the answer to ``question`` from scored ``evidence`` (best first) over ``passages``."""
-        if not evidence or evidence[0].score < self.threshold:
+        # The best sentence must clear the threshold; if it lacks the kind of answer asked for (a number,
+        # a date), a close runner-up that has one may stand in, else the articles don't say.
+        floor = max(self.threshold, evidence[0].score - self.margin) if evidence else self.threshold
+        fitting = [e for e in evidence if states_what_is_asked(question, e.text)]
+        if not fitting or fitting[0].score < floor:
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
                           retrieved=list(passages), search_query=query)
-        chosen = self._choose(list(evidence))
+        chosen = self._choose(fitting)
         builder = CitationBuilder()
         parts = []
         article_order = {c.passage.article_id: i for i, c in reversed(list(enumerate(chosen)))}

@@ -56,7 +56,7 @@ ProgressCallback = Callable[[IngestProgress], None]
 class Ingestor:
     """Brings files into a :class:`Collection`, embedding only what is new or changed."""
 
-    def __init__(self, collection: Collection, embed_batch_chunks: int = 256) -> None:
+    def __init__(self, collection: Collection, embed_batch_chunks: int = 128) -> None:
         config = collection.config
         self.collection = collection
         self.chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
@@ -90,7 +90,8 @@ class Ingestor:
         with self.collection.writer():
             article = store.article(target)
             if article is not None:
-                victims, files = [article.id], []
+                # Forget its file too, so ingesting that file again brings the article back.
+                victims, files = [article.id], [article.source_path]
             else:
                 root = str(Path(target).expanduser().resolve())
                 files = [p for p in store.file_paths() if p == root or p.startswith(root + os.sep)]
@@ -115,8 +116,11 @@ class _Run:
         self.pending: list[tuple[Article, list[Chunk]]] = []
         self.pending_chunks = 0
         self.seen_text: dict[str, str] = {}  # text hash -> article id, for duplicates within this run
+        self.files_done = 0
 
     def report_progress(self, done: int) -> None:
+        """Tells the progress callback how far the run is (after each file and each embedded batch)."""
+        self.files_done = done
         if self.progress is not None:
             self.progress(IngestProgress(done, self.total, self.report.chunks_embedded,
                                          time.perf_counter() - self.started))
@@ -203,6 +207,7 @@ class _Run:
                 offset += len(chunks)
             self.report.chunks_embedded += len(texts)
             self.pending, self.pending_chunks = [], 0
+            self.report_progress(self.files_done)
         added = sum(len(chunks) for _, chunks, _ in self.change.added)
         if final or added >= self.ingestor.commit_every:
             self.ingestor.collection.commit(self.change)

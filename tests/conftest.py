@@ -72,3 +72,58 @@ def assistant(built_collection):
     from qa.assistant import Assistant
 
     return Assistant(built_collection.config)
+
+
+# --- app fixtures (app.py; used by tests/test_app.py and tests/test_browser.py) -----------------
+XSS_MARKUP = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
+XSS_TITLE = f"Zebra parade fills Quillton streets {XSS_MARKUP}"
+
+
+def app_corpus(folder: Path) -> Path:
+    """:func:`small_corpus` plus an article whose title, text, source, url and licence are hostile."""
+    small_corpus(folder)
+    hostile = {
+        "id": "xss-zebra", "title": XSS_TITLE, "date": "2025-06-01", "source": "<b>Evil</b> Gazette",
+        "url": "javascript:alert(1)", "license": '<a href="javascript:alert(1)">CC</a>',
+        "text": f"The annual zebra parade filled the streets of Quillton on Saturday {XSS_MARKUP}. "
+                "Organisers counted 312 painted zebras, a record for the parade. "
+                f"Mayor Ilse Brandt opened the parade with a brass band {XSS_MARKUP}.",
+    }
+    (folder / "hostile.jsonl").write_text(json.dumps(hostile) + "\n", encoding="utf-8")
+    return folder
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory):
+    """The Gradio app over :func:`app_corpus`, launched once per session on a free 127.0.0.1 port.
+
+    Yields a namespace with ``url``, ``config``, ``assistant`` and ``demo``. Tests may add articles but
+    must leave the corpus's own articles alone.
+    """
+    from types import SimpleNamespace
+
+    import app
+    from qa.assistant import Assistant
+    from qa.config import Config
+    from qa.ingest import Ingestor
+
+    root = tmp_path_factory.mktemp("app")
+    config = Config.load(env={}, data_dir=root / "data", host="127.0.0.1", port=_free_port())
+    assistant = Assistant(config)
+    Ingestor(assistant.collection).ingest([app_corpus(root / "corpus")])
+    _ = assistant.reranker  # load the cross-encoder now rather than in the first test
+    demo = app.build_app(assistant, config)
+    demo.launch(**{**app.launch_kwargs(config), "prevent_thread_lock": True, "quiet": True, "ssr_mode": False})
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{config.port}/", config=config, assistant=assistant, demo=demo)
+    finally:
+        demo.close()
+        assistant.collection.close()

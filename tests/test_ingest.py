@@ -178,3 +178,21 @@ def test_jsonl_with_one_broken_line_keeps_good_lines(config, tmp_path: Path) -> 
     report = Ingestor(Collection(config)).ingest([folder])
     assert report.added == ["Good"]
     assert any("line 2" in reason for _, reason in report.failed)
+
+
+def test_removed_article_comes_back_when_its_file_is_ingested_again(config, tmp_path: Path) -> None:
+    corpus = small_corpus(tmp_path / "corpus")
+    collection = Collection(config)
+    Ingestor(collection).ingest([corpus])
+    Ingestor(collection).remove("comet")
+    report = Ingestor(collection).ingest([corpus])
+    assert report.added == ["Amateur astronomer spots new comet"]
+    assert collection.check() == []
+
+
+def test_progress_is_reported_while_embedding(config, tmp_path: Path) -> None:
+    seen = []
+    Ingestor(Collection(config), embed_batch_chunks=2).ingest([small_corpus(tmp_path / "corpus")],
+                                                             progress=seen.append)
+    assert seen[-1].files_done == seen[-1].files_total == 2
+    assert any(p.chunks_embedded > 0 for p in seen[:-1])

@@ -46,7 +46,7 @@ class Startup:
         with self._lock:
             if self._ready:
                 return self._message
-            return f"{self._message} ({time.monotonic() - self._started:.0f} s so far)"
+            return f"{self._message} · {time.monotonic() - self._started:.0f} s so far"
 
 
 def build_demo_index(assistant: Assistant, seeds: Path, startup: Startup) -> IngestReport:
