@@ -270,3 +270,27 @@ def evaluate(ctx: _Context, corpus: Path, questions: Path, out: Path, split: str
     for line in evaluation.summarize(rows).lines():
         click.echo(line)
     click.echo(f"results: {out}")
+
+
+@main.command()
+@click.pass_obj
+def rebuild(ctx: _Context) -> None:
+    """Re-embed every stored article into fresh indexes (after damage, or to change model or index type)."""
+    from tqdm import tqdm
+
+    from qa.ingest import IngestProgress
+    from qa.ingest import rebuild as rebuild_collection
+
+    bar = tqdm(total=0, unit="chunk", desc="Re-embedding", disable=None, file=sys.stderr)
+
+    def progress(p: IngestProgress) -> None:
+        bar.total = max(bar.total or 0, p.chunks_embedded)
+        bar.update(p.chunks_embedded - bar.n)
+
+    try:
+        chunks = rebuild_collection(ctx.config, progress)
+    except Exception as error:  # any failure leaves the old generation in force
+        bar.close()
+        _fail(error)
+    bar.close()
+    click.echo(f"rebuilt: {chunks} chunks embedded with {ctx.config.embedding_model} ({ctx.config.index_type})")

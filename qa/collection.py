@@ -62,7 +62,9 @@ class Stats:
 class Collection:
     """Opens (or creates) the collection under ``config.data_dir`` and keeps its three parts in step."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, rebuilding: bool = False) -> None:
+        """Opens the collection; with ``rebuilding``, stored settings and index files are not checked,
+        because :meth:`commit` with ``fresh=True`` is about to replace them."""
         self.config = config
         self.root = config.data_dir
         self.root.mkdir(parents=True, exist_ok=True)
@@ -72,8 +74,11 @@ class Collection:
             self.store = MetadataStore(self.root / "metadata.sqlite")
         except sqlite3.DatabaseError as error:
             raise CollectionError(f"{error}. Move the data dir aside and ingest again.") from error
-        self._check_settings()
         self.generation = int(self.store.get_meta("generation") or 0)
+        if rebuilding:
+            self.vectors, self.keywords = self._empty_indexes(self.encoder.dimension)
+            return
+        self._check_settings()
         self.vectors, self.keywords = self._load_indexes(self.generation)
 
     # --- opening ------------------------------------------------------------------------------
@@ -105,15 +110,26 @@ class Collection:
     def _paths(self, generation: int) -> tuple[Path, Path]:
         return self.root / f"vectors.{generation}.faiss", self.root / f"bm25.{generation}"
 
+    def _empty_indexes(self, dimension: int) -> tuple[VectorIndex, KeywordIndex]:
+        return VectorIndex(dimension, self.config.index_type), KeywordIndex.build([], [])
+
     def _load_indexes(self, generation: int) -> tuple[VectorIndex, KeywordIndex]:
         if generation == 0:
-            return VectorIndex(self.dimension, self.config.index_type), KeywordIndex.build([], [])
+            return self._empty_indexes(self.dimension)
         vector_path, keyword_path = self._paths(generation)
-        vectors = VectorIndex.load(vector_path, self.dimension, self.config.index_type)
+        hint = "; run `qa rebuild` to re-embed from the stored article texts"
+        try:
+            vectors = VectorIndex.load(vector_path, self.dimension, self.config.index_type)
+        except IndexFileError as error:
+            raise IndexFileError(f"{error}{hint}") from error
         try:
             keywords = KeywordIndex.load(keyword_path)
         except (OSError, ValueError, KeyError) as error:
-            raise IndexFileError(f"{keyword_path}: cannot read keyword index ({error})") from error
+            raise IndexFileError(f"{keyword_path}: cannot read keyword index ({error}){hint}") from error
+        chunks = self.store.counts()[1]
+        for path, size in ((vector_path, len(vectors)), (keyword_path, len(keywords))):
+            if size != chunks:
+                raise IndexFileError(f"{path}: holds {size} chunks but the metadata has {chunks}{hint}")
         return vectors, keywords
 
     def refresh(self) -> bool:
@@ -139,14 +155,20 @@ class Collection:
             self.refresh()
             yield
 
-    def commit(self, change: Change) -> None:
-        """Applies ``change`` to all three stores atomically (call inside :meth:`writer`)."""
+    def commit(self, change: Change, fresh: bool = False) -> None:
+        """Applies ``change`` to all three stores atomically (call inside :meth:`writer`).
+
+        With ``fresh``, the vector index starts empty and the configured model and index type become
+        the collection's settings (a rebuild).
+        """
         if not change:
             return
-        removed_ids = np.array(self.store.vector_ids_of(change.removed), dtype=np.int64)
         next_id = self.store.next_vector_id()
-        vectors = self.vectors.copy()
-        vectors.remove(removed_ids)
+        if fresh:
+            vectors = VectorIndex(self.encoder.dimension, self.config.index_type)
+        else:
+            vectors = self.vectors.copy()
+            vectors.remove(np.array(self.store.vector_ids_of(change.removed), dtype=np.int64))
         assigned: list[list[int]] = []
         for _, chunks, embedded in change.added:
             ids = list(range(next_id, next_id + len(chunks)))
@@ -171,6 +193,10 @@ class Collection:
             keywords = KeywordIndex.build(keyword_ids, keyword_texts)
             keywords.save(keyword_path)
             MetadataStore.set_meta(db, "next_vector_id", str(next_id))
+            if fresh:
+                MetadataStore.set_meta(db, "embedding_model", self.config.embedding_model)
+                MetadataStore.set_meta(db, "dimension", str(self.encoder.dimension))
+                MetadataStore.set_meta(db, "index_type", self.config.index_type)
             MetadataStore.set_meta(db, "generation", str(generation))
         with self._swap:
             self.vectors, self.keywords, self.generation = vectors, keywords, generation

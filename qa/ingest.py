@@ -10,9 +10,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from qa.articles import ArticleError, discover, read_file
 from qa.chunking import Chunker, embedding_text
 from qa.collection import Change, Collection
+from qa.config import Config
 from qa.store import FileRecord, text_hash
 from qa.types import Article, Chunk
 
@@ -99,6 +102,36 @@ class Ingestor:
             titles = [t.title for a in victims if (t := store.article(a)) is not None]
             self.collection.commit(Change(removed=victims, forgotten_files=files))
         return titles
+
+
+def rebuild(config: Config, progress: ProgressCallback | None = None) -> int:
+    """Re-chunks and re-embeds every stored article into fresh indexes; returns the number of chunks.
+
+    Needs no source files, and may switch the embedding model or index type: the configured ones win.
+    """
+    collection = Collection(config, rebuilding=True)
+    chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
+    started = time.perf_counter()
+    try:
+        with collection.writer():
+            stored = [s.article for s in collection.store.articles()]
+            chunked = [(article, chunker.chunk(article)) for article in stored]
+            texts = [embedding_text(a.title, c) for a, chunks in chunked for c in chunks]
+            batches = []
+            for start in range(0, len(texts), 256):  # in slices, so progress can be shown
+                batches.append(collection.encoder.encode(texts[start : start + 256]))
+                if progress is not None:
+                    done = min(start + 256, len(texts))
+                    progress(IngestProgress(0, len(stored), done, time.perf_counter() - started))
+            vectors = np.vstack(batches) if batches else np.zeros((0, collection.encoder.dimension), np.float32)
+            change, offset = Change(removed=[a.id for a in stored]), 0
+            for article, chunks in chunked:
+                change.added.append((article, chunks, vectors[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            collection.commit(change, fresh=True)
+            return len(texts)
+    finally:
+        collection.close()
 
 
 class _Run:

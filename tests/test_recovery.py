@@ -1,0 +1,108 @@
+"""Damaged index files are detected and named on open; `qa rebuild` re-embeds from stored texts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from embeddings import IndexFileError
+from qa.cli import main
+from qa.collection import Collection, CollectionError
+from qa.ingest import Ingestor, rebuild
+from qa.retrieval import Retriever
+from tests.conftest import ROOT, SEED_TITLE, small_corpus
+
+
+def _built(config, tmp_path: Path) -> Collection:
+    collection = Collection(config)
+    Ingestor(collection).ingest([small_corpus(tmp_path / "corpus")])
+    collection.close()
+    return collection
+
+
+def _top_title(config) -> str:
+    collection = Collection(config)
+    try:
+        return Retriever(collection).search("Japan South Korea defense exchanges Yokosuka", k=1)[0].title
+    finally:
+        collection.close()
+
+
+@pytest.mark.parametrize("damage", ["truncate-vectors", "garbage-vectors", "delete-bm25-ids", "truncate-bm25"])
+def test_damaged_index_is_named_and_rebuild_repairs_it(config, tmp_path: Path, damage: str) -> None:
+    _built(config, tmp_path)
+    vectors = next(config.data_dir.glob("vectors.*.faiss"))
+    bm25 = next(config.data_dir.glob("bm25.*"))
+    if damage == "truncate-vectors":
+        vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
+        named = vectors.name
+    elif damage == "garbage-vectors":
+        vectors.write_bytes(os.urandom(4096))
+        named = vectors.name
+    elif damage == "delete-bm25-ids":
+        (bm25 / "ids.npy").unlink()
+        named = bm25.name
+    else:
+        data = bm25 / "data.csc.index.npy"
+        data.write_bytes(data.read_bytes()[:64])
+        named = bm25.name
+    with pytest.raises(IndexFileError, match=named) as error:
+        Collection(config)
+    assert "qa rebuild" in str(error.value)
+    assert rebuild(config) > 0
+    repaired = Collection(config)
+    assert repaired.check() == [] and repaired.stats().articles == 4
+    assert _top_title(config) == SEED_TITLE
+
+
+def test_corrupt_sqlite_is_a_clear_error(config, tmp_path: Path) -> None:
+    _built(config, tmp_path)
+    database = config.data_dir / "metadata.sqlite"
+    for extra in ("-wal", "-shm"):
+        Path(str(database) + extra).unlink(missing_ok=True)
+    database.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
+    with pytest.raises(CollectionError, match="metadata.sqlite"):
+        Collection(config)
+
+
+def test_rebuild_can_switch_index_type(config, tmp_path: Path) -> None:
+    _built(config, tmp_path)
+    hnsw = replace(config, index_type="hnsw")
+    with pytest.raises(CollectionError, match="qa rebuild"):
+        Collection(hnsw)
+    result = CliRunner().invoke(main, ["--data-dir", str(config.data_dir), "--index-type", "hnsw", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert _top_title(hnsw) == SEED_TITLE
+    assert CliRunner().invoke(main, ["--data-dir", str(config.data_dir), "--index-type", "hnsw", "check"]).exit_code == 0
+
+
+def test_repeated_kills_at_random_points_never_corrupt(config, tmp_path: Path) -> None:
+    """SIGKILL an ingest subprocess at staggered moments; each time the index opens, agrees and answers."""
+    _built(config, tmp_path)
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(24):
+        (big / f"story{i}.txt").write_text(f"Story {i}\n\n" + f"Town {i} reported sunny weather today. " * 40)
+    env = {**os.environ, "QA_DATA_DIR": str(config.data_dir), "QA_COMMIT_EVERY_CHUNKS": "4"}
+    for delay in (7.0, 8.5, 10.0):  # model load takes ~6 s; these land in embedding, writing and committing
+        process = subprocess.Popen([sys.executable, "-m", "qa", "ingest", str(big)], env=env, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        reopened = Collection(config)
+        assert reopened.check() == []
+        reopened.close()
+        assert _top_title(config) == SEED_TITLE
+    collection = Collection(config)
+    Ingestor(collection).ingest([big])
+    assert collection.stats().articles == 4 + 24 and collection.check() == []
+    assert [p.name for p in config.data_dir.iterdir() if p.name.endswith(".tmp")] == []  # swept
