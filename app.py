@@ -28,7 +28,7 @@ from qa.assistant import Assistant
 from qa.config import Config
 from qa.ingest import Ingestor, IngestProgress
 from qa.ui import asset, render
-from qa.ui.auth import parse_auth
+from qa.ui.auth import login_app_kwargs, parse_auth
 from qa.ui.chat import ChatTurn, ask_stream, parse_filters, refuse
 from qa.ui.files import UploadError, save_uploads, shorten_paths, upload_dir, write_pasted
 from qa.ui.startup import Startup, build_demo_index
@@ -233,9 +233,11 @@ def theme() -> gr.themes.Base:
 
 def launch_kwargs(config: Config) -> dict[str, Any]:
     """Everything ``Blocks.launch`` needs: address, login, look, limits; never a share link."""
+    auth = parse_auth(config.auth)
     return {
         "server_name": config.host, "server_port": config.port, "share": False,
-        "auth": parse_auth(config.auth), "auth_message": "Sign in to ask questions about the articles.",
+        "auth": auth, "auth_message": "Sign in to ask questions about the articles.",
+        "app_kwargs": login_app_kwargs(auth),  # every route behind the login, not only Gradio's API
         "theme": theme(), "css": asset("style.css"), "js": asset("cite.js"),
         "max_file_size": int(config.max_upload_mb * 1024 * 1024), "ssr_mode": False, "show_error": False,
         "footer_links": ["api", "settings"], "pwa": False, "mcp_server": False, "enable_monitoring": False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,10 @@ def resolve_model_path(name: str) -> str:
     import importlib
 
     return str(importlib.import_module(bundled[0]).get_model_path())
+
+
+# One forward pass at a time per process: concurrent passes on a few cores only fight over them.
+_INFERENCE = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)
@@ -81,10 +86,11 @@ class Encoder:
         """Encodes ``texts`` in batches; returns an ``(n, dimension)`` float32 array."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
+        with _INFERENCE:
+            vectors = self.model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:

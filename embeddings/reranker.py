@@ -45,29 +45,40 @@ class Reranker:
         self.batch_size = batch_size
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # keeps memory flat under a long-running server
         self._session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
-        self._tokenizer.enable_padding()
-        self._lock = threading.Lock()  # Tokenizer padding/truncation state is shared
+        # One inference at a time: on a few cores, parallel runs only fight over them (and each would
+        # grow its own memory arena); queued runs finish sooner on average.
+        self._lock = threading.Lock()
         log.info("loaded reranker %s from %s", name, folder)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """One relevance logit per text, in input order."""
-        scores: list[np.ndarray] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = [(query, text) for text in texts[start : start + self.batch_size]]
-            with self._lock:
-                encodings = self._tokenizer.encode_batch(batch)
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            encodings = self._tokenizer.encode_batch([(query, text) for text in texts])
+        # Batches of similar length waste little compute on padding.
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        scores = np.zeros(len(encodings), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = [encodings[i] for i in order[start : start + self.batch_size]]
+            width = max(len(e.ids) for e in batch)
             feed = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+                "input_ids": np.array([e.ids + [0] * (width - len(e.ids)) for e in batch], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask + [0] * (width - len(e.ids)) for e in batch],
+                                           dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids + [0] * (width - len(e.ids)) for e in batch],
+                                           dtype=np.int64),
             }
-            logits = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-            scores.append(np.asarray(logits, dtype=np.float32).reshape(len(batch), -1)[:, 0])
-        return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+            with self._lock:
+                logits = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            scores[order[start : start + self.batch_size]] = np.asarray(logits, dtype=np.float32).reshape(
+                len(batch), -1)[:, 0]
+        return scores
 
 
 @functools.lru_cache(maxsize=4)

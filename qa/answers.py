@@ -62,7 +62,7 @@ class ExtractiveAnswerer:
     guessing.
     """
 
-    def __init__(self, threshold: float, max_sentences: int = 3, margin: float = 1.5) -> None:
+    def __init__(self, threshold: float, max_sentences: int = 3, margin: float = 2.5) -> None:
         self.threshold = threshold
         self.max_sentences = max_sentences
         self.margin = margin

@@ -28,7 +28,7 @@ class Config:
     reranker_model: str = DEFAULT_RERANKER_MODEL  # "none" turns reranking off
     rerank_candidates: int = 5  # passages whose sentences the cross-encoder reads
     top_k: int = 10
-    abstain_threshold: float = 0.0  # cross-encoder logit (0 = even odds); calibrated on the xquad_en dev half
+    abstain_threshold: float = -2.0  # cross-encoder logit; calibrated on the xquad_en dev half (README)
     answer_max_sentences: int = 3
     llm_base_url: str = ""  # any OpenAI-compatible endpoint; empty = extractive answers only
     llm_model: str = ""

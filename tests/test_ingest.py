@@ -196,3 +196,28 @@ def test_progress_is_reported_while_embedding(config, tmp_path: Path) -> None:
                                                              progress=seen.append)
     assert seen[-1].files_done == seen[-1].files_total == 2
     assert any(p.chunks_embedded > 0 for p in seen[:-1])
+
+
+def test_fifty_megabyte_file_is_refused_quickly(config, tmp_path: Path) -> None:
+    corpus = small_corpus(tmp_path / "corpus")
+    with open(corpus / "huge.txt", "wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # sparse: cheap to make, 50 MB to read
+    started = time.perf_counter()
+    report = Ingestor(Collection(config)).ingest([corpus])
+    assert [(Path(p).name, "too large" in reason) for p, reason in report.failed] == [("huge.txt", True)]
+    assert len(report.added) == 4 and time.perf_counter() - started < 60
+
+
+def test_file_that_vanishes_mid_ingest_is_reported(config, tmp_path: Path) -> None:
+    corpus = small_corpus(tmp_path / "corpus")
+    doomed = corpus / "zz-last.txt"
+    doomed.write_text("Late story\n\nA story that is deleted while the ingest runs.")
+
+    def delete_after_first_file(progress) -> None:
+        if progress.files_done == 1:
+            doomed.unlink(missing_ok=True)
+
+    report = Ingestor(Collection(config)).ingest([corpus], progress=delete_after_first_file)
+    assert [Path(p).name for p, _ in report.failed] == ["zz-last.txt"]
+    assert "exist" in report.failed[0][1] or "No such file" in report.failed[0][1]
+    assert len(report.added) == 4

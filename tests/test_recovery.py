@@ -69,7 +69,7 @@ def test_corrupt_sqlite_is_a_clear_error(config, tmp_path: Path) -> None:
     for extra in ("-wal", "-shm"):
         Path(str(database) + extra).unlink(missing_ok=True)
     database.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
-    with pytest.raises(CollectionError, match="metadata.sqlite"):
+    with pytest.raises(CollectionError, match=r"metadata\.sqlite"):
         Collection(config)
 
 
@@ -81,7 +81,8 @@ def test_rebuild_can_switch_index_type(config, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--data-dir", str(config.data_dir), "--index-type", "hnsw", "rebuild"])
     assert result.exit_code == 0, result.output
     assert _top_title(hnsw) == SEED_TITLE
-    assert CliRunner().invoke(main, ["--data-dir", str(config.data_dir), "--index-type", "hnsw", "check"]).exit_code == 0
+    checked = CliRunner().invoke(main, ["--data-dir", str(config.data_dir), "--index-type", "hnsw", "check"])
+    assert checked.exit_code == 0
 
 
 def test_repeated_kills_at_random_points_never_corrupt(config, tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 
 def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
@@ -38,3 +41,88 @@ def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
     if not pairs:
         raise ValueError(f"{where} lists no user:password pairs")
     return pairs
+
+
+# --- every route behind the login ------------------------------------------------------------------
+# Gradio's own login check guards its API routes, but not all of them, and its page at "/" embeds the
+# API description (with the dropdowns' choices: the collection's sources and article titles) even before
+# login. With a login configured, this middleware lets through only what the login page itself needs.
+PUBLIC_PATHS = frozenset({"/", "/login", "/login/", "/gradio_api/login_check", "/gradio_api/login_check/",
+                          "/favicon.ico", "/manifest.json", "/theme.css", "/gradio_api/theme.css",
+                          "/gradio_api/startup-events"})  # launch() polls this one before it returns
+PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/")  # Gradio's own front-end files, no app data
+_API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
+_NO_API_INFO = b'window.gradio_api_info = {"named_endpoints":{},"unnamed_endpoints":{}};</script>'
+
+
+def login_app_kwargs(auth: list[tuple[str, str]] | None) -> dict[str, Any] | None:
+    """``launch(app_kwargs=...)`` that puts every route behind the login (None when there is no login)."""
+    if not auth:
+        return None
+    from starlette.middleware import Middleware
+
+    return {"middleware": [Middleware(LoginRequired)]}
+
+
+class LoginRequired:
+    """ASGI middleware (``launch(app_kwargs={"middleware": ...})``): anonymous requests get a 401, except
+    the login page shell, which is served without the API description."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket") or _logged_in(scope):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        elif scope["path"] == "/":
+            await self.app(scope, receive, _without_api_info(send))
+        elif scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+        else:
+            body = json.dumps({"detail": {"error": "Not authenticated"}}).encode()
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+
+def _logged_in(scope: dict) -> bool:
+    """True when the request carries the session cookie of a user who logged in."""
+    from starlette.requests import HTTPConnection
+
+    app = scope.get("app")
+    cookie_id, tokens = getattr(app, "cookie_id", None), getattr(app, "tokens", None)
+    if not cookie_id or not tokens:
+        return False
+    cookies = HTTPConnection(scope).cookies
+    return any(tokens.get(cookies.get(f"{name}{cookie_id}", "")) is not None
+               for name in ("access-token-", "access-token-unsecure-"))
+
+
+def _without_api_info(send: Any) -> Any:
+    """``send`` for the anonymous page: the whole body, with ``window.gradio_api_info`` emptied."""
+    start: dict = {}
+    chunks: list[bytes] = []
+
+    async def wrapped(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = _API_INFO.sub(lambda _: _NO_API_INFO, b"".join(chunks))
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        if body:  # a HEAD request keeps its original length
+            headers.append((b"content-length", str(len(body)).encode()))
+        else:
+            headers = start.get("headers", [])
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
