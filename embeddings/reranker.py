@@ -50,6 +50,7 @@ class Reranker:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
+        self._tokenizer.no_padding()  # tokenizer.json pads to 512; score() pads each batch to its longest
         # One inference at a time: on a few cores, parallel runs only fight over them (and each would
         # grow its own memory arena); queued runs finish sooner on average.
         self._lock = threading.Lock()

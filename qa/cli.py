@@ -14,6 +14,8 @@ import click
 
 from qa.config import Config
 
+_LISTED = 25  # per outcome in the ingest report; failures are always listed in full
+
 
 class _Context:
     """Options shared by every command; the config is read once, here at the edge."""
@@ -80,8 +82,10 @@ def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool) -> None:
     bar.close()
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed),
                          ("duplicate", report.duplicates)):
-        for item in items:
+        for item in items[:_LISTED]:
             click.echo(f"  {label:9} {item}")
+        if len(items) > _LISTED:
+            click.echo(f"  {label:9} … and {len(items) - _LISTED} more")
     for path, reason in report.failed:
         click.secho(f"  failed    {path}: {reason}", fg="yellow")
     for path, reason in report.skipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 
@@ -27,8 +28,6 @@ class Article:
     @property
     def content_hash(self) -> str:
         """A hash of everything that changes what is indexed or shown for this article."""
-        import hashlib
-
         parts = [self.title, self.text, self.date or "", self.source or "", self.url or "",
                  self.author or "", self.dateline or "", self.license or ""]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()

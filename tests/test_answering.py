@@ -119,3 +119,12 @@ def test_unreachable_llm_falls_back_to_extractive(built_collection) -> None:
 def test_retriever_without_scorer_keeps_fused_order(built_collection) -> None:
     hits = Retriever(built_collection).search("comet telescope Chile", k=3)
     assert hits[0].article_id == "comet"
+
+
+def test_reranker_scores_do_not_depend_on_batch_company(assistant: Assistant) -> None:
+    reranker = assistant.reranker
+    short = "The judges praised its sourdough rye."
+    long = "A long unrelated sentence about the weather " * 30
+    alone = reranker.score("Which bread did the judges praise?", [short])[0]
+    mixed = reranker.score("Which bread did the judges praise?", [long, short, long])
+    assert abs(alone - mixed[1]) < 1e-3 and alone > mixed[0]

@@ -85,7 +85,12 @@ def save_uploads(files: list[str | Path], folder: Path, max_mb: float, max_files
         if size > limit:
             accepted.rejected.append((shown, f"{size / 1048576:.1f} MB is over the {max_mb:g} MB upload limit"))
             continue
+        # A later upload under the same name is a new version of that article (it replaces it); two
+        # files of one upload that clean up to the same name are both kept.
         target = folder / name
+        stem, number = os.path.splitext(name)[0], 2
+        while target in accepted.paths:
+            target, number = folder / f"{stem}-{number}{suffix}", number + 1
         if target.parent != folder:  # cannot happen with a sanitized basename; belt and braces
             accepted.rejected.append((shown, "invalid file name"))
             continue

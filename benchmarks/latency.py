@@ -1,0 +1,107 @@
+"""`ask` latency on the demo index and on a ~30k-chunk index, with reranking, on this machine.
+
+    python benchmarks/latency.py                # demo index + 30k-chunk index
+    python benchmarks/latency.py --chunks 10000
+
+The demo index is `seeds/` ingested for real. The large index is the demo articles copied until the
+collection holds about --chunks chunks; each copy gets a distinct first sentence and *reuses the
+vectors of its original chunks* (embedding 30k chunks would take ~25 minutes here and does not change
+what is timed: FAISS search, BM25, SQLite reads, cross-encoder, answer composition). Every question
+of benchmarks/data/demo_questions.jsonl is asked 3 times; the first round warms up and is not counted.
+Writes benchmarks/results/latency.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "benchmarks" / "data" / "demo_questions.jsonl"
+
+
+def timed_asks(assistant, questions: list[str], rounds: int = 3) -> list[float]:
+    """Milliseconds per `ask`, rounds after the first."""
+    latencies = []
+    for round_number in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            assistant.ask(question)
+            if round_number:
+                latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def grow(collection, target_chunks: int) -> None:
+    """Copies the stored articles (with their vectors) until the collection holds ~target_chunks chunks."""
+    from qa.chunking import Chunker
+    from qa.collection import Change
+
+    store = collection.store
+    originals = [s.article for s in store.articles()]
+    vectors, _ = collection.snapshot()
+    index = vectors._index
+    per_article = {a.id: np.vstack([index.reconstruct(vid) for vid in store.vector_ids_of([a.id])])
+                   for a in originals}
+    config = collection.config
+    chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
+    copy = 0
+    with collection.writer():
+        while collection.stats().chunks < target_chunks:
+            copy += 1
+            change = Change()
+            for article in originals:
+                clone = replace(article, id=f"{article.id}~{copy}", source_path=f"{article.source_path}~{copy}",
+                                text=f"Copy {copy}. {article.text}")
+                chunks = chunker.chunk(clone)
+                source = per_article[article.id]
+                rows = np.vstack([source[min(i, len(source) - 1)] for i in range(len(chunks))])
+                change.added.append((clone, chunks, rows))
+            collection.commit(change)
+
+
+def main() -> None:
+    """Measures and writes the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=30_000)
+    args = parser.parse_args()
+
+    from qa.assistant import Assistant
+    from qa.config import Config
+    from qa.ingest import Ingestor
+
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    work = Path(tempfile.mkdtemp(prefix="qa-latency-"))
+    assistant = Assistant(Config.load(env={}, data_dir=work / "data"))
+    Ingestor(assistant.collection).ingest([ROOT / "seeds"])
+    lines = [f"# ask latency — {platform.machine()} {platform.processor()}, {os.cpu_count()} cores, "
+             f"python {platform.python_version()}, reranker {assistant.config.reranker_model}"]
+    for label in ("demo index", "large index"):
+        if label == "large index":
+            grow(assistant.collection, args.chunks)
+        stats = assistant.collection.stats()
+        ms = timed_asks(assistant, questions)
+        lines.append(f"{label}: {stats.articles} articles, {stats.chunks} chunks — {len(ms)} asks: "
+                     f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
+                     f"max {max(ms):.0f} ms")
+        print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "benchmarks" / "results" / "latency.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    assistant.collection.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
