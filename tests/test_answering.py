@@ -127,4 +127,6 @@ def test_reranker_scores_do_not_depend_on_batch_company(assistant: Assistant) ->
     long = "A long unrelated sentence about the weather " * 30
     alone = reranker.score("Which bread did the judges praise?", [short])[0]
     mixed = reranker.score("Which bread did the judges praise?", [long, short, long])
-    assert abs(alone - mixed[1]) < 1e-3 and alone > mixed[0]
+    # INT8 dynamic quantization scales activations per batch, so company moves a score a little.
+    assert abs(alone - mixed[1]) < 0.5 and mixed[1] > mixed[0] + 5
+    assert reranker._tokenizer.padding is None  # batches are padded to their longest, never to 512
