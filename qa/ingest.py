@@ -59,7 +59,7 @@ ProgressCallback = Callable[[IngestProgress], None]
 class Ingestor:
     """Brings files into a :class:`Collection`, embedding only what is new or changed."""
 
-    def __init__(self, collection: Collection, embed_batch_chunks: int = 128) -> None:
+    def __init__(self, collection: Collection, embed_batch_chunks: int = 256) -> None:
         config = collection.config
         self.collection = collection
         self.chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
@@ -165,7 +165,7 @@ class _Run:
             stat = path.stat()
             known = self.store.file_record(key)
             if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                self.report.unchanged.extend(self._titles(key))
+                self.report.unchanged.extend(self.store.titles_from(key))
                 return
             digest = _file_hash(path)
         except OSError as error:
@@ -173,7 +173,7 @@ class _Run:
             return
         record = FileRecord(key, stat.st_size, stat.st_mtime_ns, digest)
         if known and known.sha256 == digest:  # touched but identical: just remember the new mtime
-            self.report.unchanged.extend(self._titles(key))
+            self.report.unchanged.extend(self.store.titles_from(key))
             self.change.files.append(record)
             return
         try:
@@ -245,9 +245,6 @@ class _Run:
         if final or added >= self.ingestor.commit_every:
             self.ingestor.collection.commit(self.change)
             self.change = Change()
-
-    def _titles(self, path: str) -> list[str]:
-        return [a.title for i in self.store.articles_from(path) if (a := self.store.article(i))]
 
 
 def _file_hash(path: Path) -> str:

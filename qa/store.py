@@ -135,6 +135,10 @@ class MetadataStore:
         """``{article id: content hash}`` of the articles read from one file."""
         return dict(self._query("SELECT id, content_hash FROM articles WHERE source_path = ?", (source_path,)))
 
+    def titles_from(self, source_path: str) -> list[str]:
+        """Titles of the articles read from one file (without loading their texts)."""
+        return [r[0] for r in self._query("SELECT title FROM articles WHERE source_path = ?", (source_path,))]
+
     def article_ids_with_text(self, hashed_text: str) -> list[str]:
         """Ids of stored articles whose body hashes to ``hashed_text``."""
         return [r[0] for r in self._query("SELECT id FROM articles WHERE text_hash = ?", (hashed_text,))]
