@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", help="address to listen on [env QA_HOST, default 127.0.0.1]")
     parser.add_argument("--data-dir", type=Path, help="index folder [env QA_DATA_DIR, default .qa-data]")
     args = parser.parse_args(argv)
+    limit_malloc_arenas()  # before the server starts its threads
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = Config.load(port=args.port, host=args.host, data_dir=args.data_dir)
@@ -279,6 +280,25 @@ def main(argv: list[str] | None = None) -> None:
             startup.done(f"building the demo index failed: {error}")
     threading.Thread(target=lambda: assistant.reranker, name="warm-reranker", daemon=True).start()
     demo.block_thread()
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Caps glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would, unless that is set).
+
+    Each of the server's worker threads otherwise grows an arena of its own: under 8 concurrent users the
+    process grew by 500 MB in a minute, against about 120 MB with two arenas, at the same speed.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
+        return
+    m_arena_max = -8  # from glibc's malloc.h
+    mallopt(m_arena_max, arenas)
 
 
 def collection_is_empty(assistant: Assistant) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from embeddings.turns import TurnLock
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -34,8 +35,9 @@ def resolve_model_path(name: str) -> str:
     return str(importlib.import_module(bundled[0]).get_model_path())
 
 
-# One forward pass at a time per process: concurrent passes on a few cores only fight over them.
-_INFERENCE = threading.Lock()
+# One forward pass at a time per process, in arrival order: concurrent passes on a few cores only fight
+# over them.
+_INFERENCE = TurnLock()
 
 
 @functools.lru_cache(maxsize=4)
@@ -82,16 +84,29 @@ class Encoder:
             self._model = _load_model(self.model_name)
         return self._model
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Encodes ``texts`` in batches; returns an ``(n, dimension)`` float32 array."""
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+               slice_size: int = 256) -> np.ndarray:
+        """Encodes ``texts``; returns an ``(n, dimension)`` float32 array in the order given.
+
+        All texts are sorted by length first, so every batch pads to nearly its own length however
+        many texts come in; they are then encoded ``slice_size`` at a time, calling ``progress`` with
+        the count done after each slice and releasing the model in between, so that queries waiting
+        on it are not stuck behind a long ingest.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with _INFERENCE:
-            vectors = self.model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), slice_size):
+            chosen = order[start : start + slice_size]
+            with _INFERENCE:
+                vectors[chosen] = self.model.encode(
+                    [texts[i] for i in chosen], batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+            if progress is not None:
+                progress(start + len(chosen))
+        return vectors
 
     def encode_query(self, text: str) -> np.ndarray:
         """Encodes one query; returns a ``(1, dimension)`` array."""

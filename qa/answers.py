@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from qa.evidence import Evidence
 from qa.types import Answer, Citation, Passage
@@ -55,14 +56,14 @@ class CitationBuilder:
 
 
 class ExtractiveAnswerer:
-    """Answers with 1-3 source sentences, each followed by its citation, in reading order.
+    """Answers with 1-3 source sentences in reading order, each run of adjacent ones followed by its citation.
 
-    The answer is the best-scoring sentence plus any close runner-up that adds something. If even the
-    best one scores below ``threshold`` the evidence is too weak, and the answer says so instead of
-    guessing.
+    The answer is the best-scoring evidence (a sentence, or a sentence with its neighbour) plus any close
+    runner-up that adds something. If even the best one scores below ``threshold`` the evidence is too
+    weak, and the answer says so instead of guessing.
     """
 
-    def __init__(self, threshold: float, max_sentences: int = 3, margin: float = 2.5) -> None:
+    def __init__(self, threshold: float, max_sentences: int = 3, margin: float = 1.0) -> None:
         self.threshold = threshold
         self.max_sentences = max_sentences
         self.margin = margin
@@ -70,33 +71,72 @@ class ExtractiveAnswerer:
     def answer(self, question: str, query: str, passages: Sequence[Passage],
                evidence: Sequence[Evidence]) -> Answer:
         """Builds the answer to ``question`` from scored ``evidence`` (best first) over ``passages``."""
-        # The best sentence must clear the threshold; if it lacks the kind of answer asked for (a number,
+        # The best evidence must clear the threshold; if it lacks the kind of answer asked for (a number,
         # a date), a close runner-up that has one may stand in, else the articles don't say.
         floor = max(self.threshold, evidence[0].score - self.margin) if evidence else self.threshold
         fitting = [e for e in evidence if states_what_is_asked(question, e.text)]
         if not fitting or fitting[0].score < floor:
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
                           retrieved=list(passages), search_query=query)
-        chosen = self._choose(fitting)
         builder = CitationBuilder()
-        parts = []
-        article_order = {c.passage.article_id: i for i, c in reversed(list(enumerate(chosen)))}
-        for c in sorted(chosen, key=lambda c: (article_order[c.passage.article_id], c.start)):
-            parts.append(f"{c.text} [{builder.cite(c.passage, c.start, c.end, c.text)}]")
+        parts = [f"{quote.text} [{builder.cite(quote.passage, quote.start, quote.end, quote.text)}]"
+                 for quote in _quotes(self._choose(fitting))]
         return Answer(question=question, text=" ".join(parts), citations=builder.citations,
                       retrieved=list(passages), search_query=query)
 
-    def _choose(self, ranked: list[Evidence]) -> list[Evidence]:
-        best = ranked[0]
-        chosen = [best]
-        floor = max(self.threshold, best.score - self.margin)
-        for candidate in ranked[1:]:
-            if len(chosen) >= self.max_sentences or candidate.score < floor:
+    def _choose(self, ranked: list[Evidence]) -> list[_Sentence]:
+        """The sentences of the best evidence and of close runners-up, up to ``max_sentences``."""
+        floor = max(self.threshold, ranked[0].score - self.margin)
+        chosen: list[_Sentence] = []
+        for candidate in ranked:
+            if candidate.score < floor or len(chosen) >= self.max_sentences:
                 break
-            words = set(_WORD.findall(candidate.text.lower()))
-            if all(_overlap(words, set(_WORD.findall(c.text.lower()))) < 0.6 for c in chosen):
-                chosen.append(candidate)
+            new = [s for s in _sentences(candidate) if s.key not in {c.key for c in chosen}]
+            if not new or len(chosen) + len(new) > self.max_sentences:
+                continue
+            # The same statement again (in another article, or reworded) adds nothing.
+            if any(_overlap(s.words, c.words) >= 0.6 for s in new for c in chosen):
+                continue
+            chosen.extend(new)
         return chosen
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    passage: Passage
+    start: int
+    end: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.passage.article_id, self.start
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start - self.passage.start : self.end - self.passage.start]
+
+    @property
+    def words(self) -> set[str]:
+        return set(_WORD.findall(self.text.lower()))
+
+
+def _sentences(evidence: Evidence) -> list[_Sentence]:
+    return [_Sentence(evidence.passage, start, end) for start, end in evidence.spans]
+
+
+def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
+    """Chosen sentences grouped by article (best article first) in reading order, adjacent ones joined."""
+    article_order = {s.passage.article_id: i for i, s in reversed(list(enumerate(chosen)))}
+    quotes: list[_Sentence] = []
+    for sentence in sorted(chosen, key=lambda s: (article_order[s.passage.article_id], s.start)):
+        last = quotes[-1] if quotes else None
+        if (last is not None and last.passage.chunk_id == sentence.passage.chunk_id
+                and sentence.start >= last.end
+                and not _Sentence(last.passage, last.end, sentence.start).text.strip()):
+            quotes[-1] = _Sentence(last.passage, last.start, sentence.end)
+        else:
+            quotes.append(sentence)
+    return quotes
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

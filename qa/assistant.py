@@ -113,10 +113,11 @@ class Assistant:
         retrieval = self.retriever.retrieve(query, k=max(self.config.top_k, 20), filters=filters, as_of=as_of)
         passages = retrieval.passages
         searched = time.perf_counter()
-        yield Event("status", f"Found {len(passages)} passages; composing the answer…")
         answer = None
         client = client_from_config(self.config) if (use_llm is None or use_llm) else None
         if client is not None and passages:
+            # Only an LLM takes long enough to compose for a status line to be worth sending.
+            yield Event("status", f"Found {len(passages)} passages; composing the answer…")
             try:
                 for item in LLMAnswerer(client).stream(question, query, passages, history):
                     if isinstance(item, Answer):
@@ -129,7 +130,7 @@ class Assistant:
         elif use_llm and not self.config.llm_enabled:
             notes.append("No LLM is configured (QA_LLM_BASE_URL, QA_LLM_MODEL); answered extractively.")
         if answer is None:
-            answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences)
+            answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences, self.config.answer_margin)
             answer = answerer.answer(question, query, passages, retrieval.evidence)
             for piece in _pieces(answer.text):
                 yield Event("delta", piece)

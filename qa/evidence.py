@@ -1,8 +1,12 @@
-"""Passages -> scored sentences: the cross-encoder reads each candidate sentence against the question.
+"""Passages -> scored evidence: the cross-encoder reads each candidate sentence against the question.
 
-One pass serves two steps: the best sentence score of a passage reranks it, and the sentences
-themselves are what an extractive answer quotes. Scoring sentences instead of whole chunks costs the
-same tokens and points straight at the supporting sentence.
+One pass serves two steps: the best evidence score of a passage reranks it, and the evidence itself is
+what an extractive answer quotes. Scoring sentences instead of whole chunks costs the same tokens and
+points straight at the supporting sentence.
+
+A sentence often leans on its neighbour ("The past record was held by John Elway." follows "He is the
+oldest quarterback to play in a Super Bowl."), so the best sentences are also read together with the
+sentence before and after them; such a pair competes with single sentences on the same score scale.
 """
 
 from __future__ import annotations
@@ -18,18 +22,28 @@ from qa.types import Passage
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
 
 MIN_WORDS = 3  # shorter "sentences" (bylines, "Yes.") never answer anything on their own
+PAIRED = 3  # how many of the best sentences are also scored with each neighbour
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A sentence of a retrieved passage, located in its article, with its relevance score."""
+    """One sentence, or two adjacent ones, of a retrieved passage, located in its article, with a score."""
 
     passage: Passage
     rank: int  # the passage's rank before sentence scoring
-    start: int  # span in the article text
-    end: int
-    text: str
+    spans: tuple[tuple[int, int], ...]  # each sentence's span in the article text, in reading order
+    text: str  # the article text from the first sentence's start to the last one's end
     score: float = 0.0
+
+    @property
+    def start(self) -> int:
+        """Where the evidence starts in the article text."""
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        """Where the evidence ends in the article text."""
+        return self.spans[-1][1]
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[Evidence]:
@@ -42,13 +56,40 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Evidence]:
             if (passage.article_id, start) in seen or len(sentence.text.split()) < MIN_WORDS:
                 continue
             seen.add((passage.article_id, start))
-            candidates.append(Evidence(passage, rank, start, start + len(sentence.text), sentence.text))
+            candidates.append(Evidence(passage, rank, ((start, start + len(sentence.text)),), sentence.text))
     return candidates
 
 
+def paired_with_neighbours(evidence: Evidence) -> list[Evidence]:
+    """``evidence`` (one sentence) joined with the sentence before it and with the one after it, if any."""
+    passage = evidence.passage
+    spans = [(passage.start + s.start, passage.start + s.end) for s in split_sentences(passage.text)]
+    if evidence.spans[0] not in spans:
+        return []
+    at = spans.index(evidence.spans[0])
+    pairs = []
+    for first, second in ((at - 1, at), (at, at + 1)):
+        if first >= 0 and second < len(spans):
+            start, end = spans[first][0], spans[second][1]
+            text = passage.text[start - passage.start : end - passage.start]
+            pairs.append(Evidence(passage, evidence.rank, (spans[first], spans[second]), text))
+    return pairs
+
+
 def score_sentences(scorer: SentenceScorer, query: str, passages: Sequence[Passage]) -> list[Evidence]:
-    """Scores every sentence of ``passages`` against ``query``; best first."""
-    candidates = candidate_sentences(passages)
+    """Scores every sentence of ``passages``, and the best ones paired with a neighbour; best first."""
+    singles = _scored(scorer, query, candidate_sentences(passages))
+    seen: set[tuple[str, tuple[tuple[int, int], ...]]] = set()
+    pairs = []
+    for best in singles[:PAIRED]:
+        for pair in paired_with_neighbours(best):
+            if (pair.passage.article_id, pair.spans) not in seen:
+                seen.add((pair.passage.article_id, pair.spans))
+                pairs.append(pair)
+    return sorted(singles + _scored(scorer, query, pairs), key=lambda c: (-c.score, c.rank, len(c.spans)))
+
+
+def _scored(scorer: SentenceScorer, query: str, candidates: list[Evidence]) -> list[Evidence]:
     if not candidates:
         return []
     scores = scorer(query, [f"{c.passage.title}. {c.text}" for c in candidates])
@@ -57,7 +98,7 @@ def score_sentences(scorer: SentenceScorer, query: str, passages: Sequence[Passa
 
 
 def rerank_by_evidence(passages: Sequence[Passage], evidence: Sequence[Evidence]) -> list[Passage]:
-    """Passages with scored sentences first, by their best sentence; the rest keep their order after."""
+    """Passages with scored evidence first, by their best evidence; the rest keep their order after."""
     best: dict[str, float] = {}
     for item in evidence:
         best.setdefault(item.passage.chunk_id, item.score)

@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from qa.articles import ArticleError, discover, read_file
 from qa.chunking import Chunker, embedding_text
 from qa.collection import Change, Collection
@@ -57,7 +55,11 @@ ProgressCallback = Callable[[IngestProgress], None]
 
 
 class Ingestor:
-    """Brings files into a :class:`Collection`, embedding only what is new or changed."""
+    """Brings files into a :class:`Collection`, embedding only what is new or changed.
+
+    New chunks pile up until ``commit_every_chunks`` and are then embedded in one length-sorted pass,
+    reporting progress every ``embed_batch_chunks``.
+    """
 
     def __init__(self, collection: Collection, embed_batch_chunks: int = 256) -> None:
         config = collection.config
@@ -117,13 +119,11 @@ def rebuild(config: Config, progress: ProgressCallback | None = None) -> int:
             stored = [s.article for s in collection.store.articles()]
             chunked = [(article, chunker.chunk(article)) for article in stored]
             texts = [embedding_text(a.title, c) for a, chunks in chunked for c in chunks]
-            batches = []
-            for start in range(0, len(texts), 256):  # in slices, so progress can be shown
-                batches.append(collection.encoder.encode(texts[start : start + 256]))
+            def embedded(done: int) -> None:
                 if progress is not None:
-                    done = min(start + 256, len(texts))
                     progress(IngestProgress(0, len(stored), done, time.perf_counter() - started))
-            vectors = np.vstack(batches) if batches else np.zeros((0, collection.encoder.dimension), np.float32)
+
+            vectors = collection.encoder.encode(texts, progress=embedded)
             change, offset = Change(removed=[a.id for a in stored]), 0
             for article, chunks in chunked:
                 change.added.append((article, chunks, vectors[offset : offset + len(chunks)]))
@@ -211,7 +211,7 @@ class _Run:
         chunks = self.ingestor.chunker.chunk(article)
         self.pending.append((article, chunks))
         self.pending_chunks += len(chunks)
-        if self.pending_chunks >= min(self.ingestor.embed_batch_chunks, self.ingestor.commit_every):
+        if self.pending_chunks >= self.ingestor.commit_every:
             self.flush()
 
     def _remove(self, article_id: str) -> None:
@@ -230,17 +230,22 @@ class _Run:
                 self.change.forgotten_files.append(path)
 
     def flush(self, final: bool = False) -> None:
-        """Embeds pending chunks; commits when enough has piled up (or at the end)."""
+        """Embeds pending chunks in one length-sorted pass, then commits them (or at the end)."""
         if self.pending:
             texts = [embedding_text(a.title, c) for a, chunks in self.pending for c in chunks]
-            vectors = self.ingestor.collection.encoder.encode(texts)
+            already = self.report.chunks_embedded
+
+            def embedded(done: int) -> None:
+                self.report.chunks_embedded = already + done
+                self.report_progress(self.files_done)
+
+            vectors = self.ingestor.collection.encoder.encode(texts, progress=embedded,
+                                                              slice_size=self.ingestor.embed_batch_chunks)
             offset = 0
             for article, chunks in self.pending:
                 self.change.added.append((article, chunks, vectors[offset : offset + len(chunks)]))
                 offset += len(chunks)
-            self.report.chunks_embedded += len(texts)
             self.pending, self.pending_chunks = [], 0
-            self.report_progress(self.files_done)
         added = sum(len(chunks) for _, chunks, _ in self.change.added)
         if final or added >= self.ingestor.commit_every:
             self.ingestor.collection.commit(self.change)

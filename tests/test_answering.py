@@ -10,6 +10,7 @@ import pytest
 from qa.answers import NO_ANSWER
 from qa.assistant import Assistant
 from qa.followup import Turn, needs_context, rewrite
+from qa.ingest import Ingestor
 from qa.retrieval import Retriever, _days_apart, reciprocal_rank_fusion
 from qa.types import SearchFilters
 from tests.conftest import SEED_TITLE
@@ -130,3 +131,21 @@ def test_reranker_scores_do_not_depend_on_batch_company(assistant: Assistant) ->
     # INT8 dynamic quantization scales activations per batch, so company moves a score a little.
     assert abs(alone - mixed[1]) < 0.5 and mixed[1] > mixed[0] + 5
     assert reranker._tokenizer.padding is None  # batches are padded to their longest, never to 512
+
+
+def test_sentence_that_leans_on_its_neighbour_is_quoted_with_it(config, tmp_path) -> None:
+    article = tmp_path / "record.txt"
+    article.write_text("Quarterback sets a Super Bowl age record\n\n"
+                       "Peyton Manning became the oldest quarterback ever to play in a Super Bowl, at age 39. "
+                       "The past record was held by John Elway, who won the game at age 38. "
+                       "Manning is expected to retire after the season. Tickets for the parade sold out.",
+                       encoding="utf-8")
+    assistant = Assistant(config)
+    Ingestor(assistant.collection).ingest([article])
+    answer = assistant.ask("Before Manning, who was the oldest quarterback to play in a Super Bowl?")
+    assert "John Elway" in answer.text
+    quoted = next(c for c in answer.citations if "John Elway" in c.quote)
+    text = assistant.collection.store.article(quoted.article_id).text
+    assert text[quoted.start : quoted.end] == quoted.quote
+    assert quoted.quote.startswith("Peyton Manning became")  # one citation for both sentences
+    assert answer.text.count("[1]") == 1

@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from embeddings import IndexFileError
+from embeddings import Encoder, IndexFileError
+from embeddings.turns import TurnLock
 from qa.collection import Collection, CollectionError
 from qa.ingest import Ingestor
 from tests.conftest import ROOT, SEED, SEED_TITLE, small_corpus
@@ -221,3 +224,34 @@ def test_file_that_vanishes_mid_ingest_is_reported(config, tmp_path: Path) -> No
     assert [Path(p).name for p, _ in report.failed] == ["zz-last.txt"]
     assert "exist" in report.failed[0][1] or "No such file" in report.failed[0][1]
     assert len(report.added) == 4
+
+
+def test_encoder_sorts_by_length_but_returns_input_order() -> None:
+    encoder = Encoder("all-MiniLM-L6-v2")
+    texts = ["A short one.", "A much longer sentence about the harbour museum and its tide mills, which ran for "
+             "three centuries.", "Tea.", "The bridge cost 240 million euros and took four years to build."]
+    done: list[int] = []
+    together = encoder.encode(texts, progress=done.append, slice_size=3)
+    alone = np.vstack([encoder.encode([text]) for text in texts])
+    assert together.shape == (4, encoder.dimension) and together.dtype == np.float32
+    assert np.allclose(together, alone, atol=1e-5)
+    assert done == [3, 4]
+
+
+def test_turn_lock_serves_waiters_in_arrival_order() -> None:
+    lock, served = TurnLock(), []
+
+    def wait_and_record(number: int) -> None:
+        with lock:
+            served.append(number)
+
+    threads = []
+    with lock:  # held while the threads queue up, one after the other
+        for number in range(6):
+            threads.append(threading.Thread(target=wait_and_record, args=(number,)))
+            threads[-1].start()
+            while lock._next_ticket != number + 2:  # until this thread has drawn its ticket
+                time.sleep(0.001)
+    for thread in threads:
+        thread.join(5)
+    assert served == [0, 1, 2, 3, 4, 5]

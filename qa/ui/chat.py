@@ -100,13 +100,15 @@ def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],
         yield messages(turns), None, turns
         return
     number = len(turns) + 1
-    yield messages(turns, (question, render.status_message("Searching the articles…"))), None, turns
+    status = "Searching the articles…"
+    yield messages(turns, (question, render.status_message(status))), None, turns
     text, last_sent = "", clock()
     answer: Answer | None = None
     try:
         for event in assistant.stream(question, history(turns), filters, use_llm=use_llm):
-            if event.kind == "status":
-                yield messages(turns, (question, render.status_message(event.text))), None, turns
+            if event.kind == "status" and event.text != status:  # each page update costs the server
+                status = event.text
+                yield messages(turns, (question, render.status_message(status))), None, turns
                 last_sent = clock()
             elif event.kind == "delta":
                 text += event.text
