@@ -11,6 +11,7 @@ sentence before and after them; such a pair competes with single sentences on th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -22,6 +23,7 @@ from qa.types import Passage
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
 
 MIN_WORDS = 3  # shorter "sentences" (bylines, "Yes.") never answer anything on their own
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 PAIRED = 3  # how many of the best sentences are also scored with each neighbour
 
 
@@ -69,8 +71,11 @@ def paired_with_neighbours(evidence: Evidence) -> list[Evidence]:
     at = spans.index(evidence.spans[0])
     pairs = []
     for first, second in ((at - 1, at), (at, at + 1)):
-        if first >= 0 and second < len(spans):
-            start, end = spans[first][0], spans[second][1]
+        if first < 0 or second >= len(spans):
+            continue
+        start, end = spans[first][0], spans[second][1]
+        ends = [passage.text[: e - passage.start] for _, e in (spans[first], spans[second])]
+        if all(_SENTENCE_END.search(text) for text in ends):  # never pair with a heading or a caption
             text = passage.text[start - passage.start : end - passage.start]
             pairs.append(Evidence(passage, evidence.rank, (spans[first], spans[second]), text))
     return pairs

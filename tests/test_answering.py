@@ -9,10 +9,11 @@ import pytest
 
 from qa.answers import NO_ANSWER
 from qa.assistant import Assistant
+from qa.evidence import candidate_sentences, paired_with_neighbours
 from qa.followup import Turn, needs_context, rewrite
 from qa.ingest import Ingestor
 from qa.retrieval import Retriever, _days_apart, reciprocal_rank_fusion
-from qa.types import SearchFilters
+from qa.types import Passage, SearchFilters
 from tests.conftest import SEED_TITLE
 
 
@@ -149,3 +150,15 @@ def test_sentence_that_leans_on_its_neighbour_is_quoted_with_it(config, tmp_path
     assert text[quoted.start : quoted.end] == quoted.quote
     assert quoted.quote.startswith("Peyton Manning became")  # one citation for both sentences
     assert answer.text.count("[1]") == 1
+
+
+def test_sentences_pair_with_neighbours_but_never_with_a_heading() -> None:
+    text = ("Sweden beat Korea 1-0 in Nizhny Novgorod. This was Sweden's first opening win since 1958.\n\n"
+            "Group G — Belgium 3 – 0 Panama\n\nBelgium scored three goals in the second half.")
+    passage = Passage("match#0", "match", "Day five", text, start=100, end=100 + len(text), score=1.0)
+    second = candidate_sentences([passage])[1]
+    assert second.text == "This was Sweden's first opening win since 1958."
+    pairs = paired_with_neighbours(second)
+    assert [p.text for p in pairs] == ["Sweden beat Korea 1-0 in Nizhny Novgorod. "
+                                       "This was Sweden's first opening win since 1958."]
+    assert pairs[0].start == 100 and pairs[0].end == 100 + text.index("\n")
