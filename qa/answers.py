@@ -91,7 +91,8 @@ class ExtractiveAnswerer:
         for candidate in ranked:
             if candidate.score < floor or len(chosen) >= self.max_sentences:
                 break
-            new = [s for s in _sentences(candidate) if s.key not in {c.key for c in chosen}]
+            taken = {c.key for c in chosen}
+            new = [s for s in _sentences(candidate) if s.key not in taken]
             if not new or len(chosen) + len(new) > self.max_sentences:
                 continue
             # The same statement again (in another article, or reworded) adds nothing.

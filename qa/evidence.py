@@ -65,19 +65,17 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Evidence]:
 def paired_with_neighbours(evidence: Evidence) -> list[Evidence]:
     """``evidence`` (one sentence) joined with the sentence before it and with the one after it, if any."""
     passage = evidence.passage
-    spans = [(passage.start + s.start, passage.start + s.end) for s in split_sentences(passage.text)]
-    if evidence.spans[0] not in spans:
+    sentences = split_sentences(passage.text)
+    starts = [passage.start + sentence.start for sentence in sentences]
+    if evidence.start not in starts:
         return []
-    at = spans.index(evidence.spans[0])
+    at = starts.index(evidence.start)
     pairs = []
-    for first, second in ((at - 1, at), (at, at + 1)):
-        if first < 0 or second >= len(spans):
-            continue
-        start, end = spans[first][0], spans[second][1]
-        ends = [passage.text[: e - passage.start] for _, e in (spans[first], spans[second])]
-        if all(_SENTENCE_END.search(text) for text in ends):  # never pair with a heading or a caption
-            text = passage.text[start - passage.start : end - passage.start]
-            pairs.append(Evidence(passage, evidence.rank, (spans[first], spans[second]), text))
+    for first, second in [(sentences[i], sentences[i + 1]) for i in (at - 1, at) if 0 <= i < len(sentences) - 1]:
+        if not (_SENTENCE_END.search(first.text) and _SENTENCE_END.search(second.text)):
+            continue  # never pair with a heading or a caption: they have no closing punctuation
+        spans = tuple((passage.start + s.start, passage.start + s.end) for s in (first, second))
+        pairs.append(Evidence(passage, evidence.rank, spans, passage.text[first.start : second.end]))
     return pairs
 
 

@@ -119,6 +119,7 @@ def rebuild(config: Config, progress: ProgressCallback | None = None) -> int:
             stored = [s.article for s in collection.store.articles()]
             chunked = [(article, chunker.chunk(article)) for article in stored]
             texts = [embedding_text(a.title, c) for a, chunks in chunked for c in chunks]
+
             def embedded(done: int) -> None:
                 if progress is not None:
                     progress(IngestProgress(0, len(stored), done, time.perf_counter() - started))
