@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 
 from qa.answers import NO_ANSWER
 from qa.assistant import Assistant
-from qa.evidence import candidate_sentences, paired_with_neighbours
+from qa.evidence import PAIR_WITHIN, candidate_sentences, paired_with_neighbours, score_sentences
 from qa.followup import Turn, needs_context, rewrite
 from qa.ingest import Ingestor
 from qa.retrieval import Retriever, _days_apart, reciprocal_rank_fusion
@@ -123,15 +124,18 @@ def test_retriever_without_scorer_keeps_fused_order(built_collection) -> None:
     assert hits[0].article_id == "comet"
 
 
-def test_reranker_scores_do_not_depend_on_batch_company(assistant: Assistant) -> None:
+def test_reranker_scores_do_not_depend_on_company_or_concurrency(assistant: Assistant) -> None:
     reranker = assistant.reranker
-    short = "The judges praised its sourdough rye."
+    question, short = "Which bread did the judges praise?", "The judges praised its sourdough rye."
     long = "A long unrelated sentence about the weather " * 30
-    alone = reranker.score("Which bread did the judges praise?", [short])[0]
-    mixed = reranker.score("Which bread did the judges praise?", [long, short, long])
-    # INT8 dynamic quantization scales activations per batch, so company moves a score a little.
-    assert abs(alone - mixed[1]) < 0.5 and mixed[1] > mixed[0] + 5
-    assert reranker._tokenizer.padding is None  # batches are padded to their longest, never to 512
+    alone = reranker.score(question, [short])[0]
+    mixed = reranker.score(question, [long, short, long])
+    # INT8 dynamic quantization scales activations per run; each text runs alone, so company changes nothing.
+    assert mixed[1] == alone and mixed[0] == mixed[2] and mixed[1] > mixed[0] + 5
+    with ThreadPoolExecutor(4) as pool:  # requests scored at once share the workers; each gets its own scores
+        together = list(pool.map(lambda texts: reranker.score(question, texts), [[short, long]] * 4 + [[long]] * 4))
+    assert all(list(s) == [alone, mixed[0]] for s in together[:4]) and all(s[0] == mixed[0] for s in together[4:])
+    assert reranker._tokenizer.padding is None  # never padded to the tokenizer's 512
 
 
 def test_sentence_that_leans_on_its_neighbour_is_quoted_with_it(config, tmp_path) -> None:
@@ -150,6 +154,25 @@ def test_sentence_that_leans_on_its_neighbour_is_quoted_with_it(config, tmp_path
     assert text[quoted.start : quoted.end] == quoted.quote
     assert quoted.quote.startswith("Peyton Manning became")  # one citation for both sentences
     assert answer.text.count("[1]") == 1
+
+
+def test_only_sentences_close_to_the_best_are_paired(assistant: Assistant) -> None:
+    text = ("The weather stayed dry all week. The judges praised its sourdough rye. The bakery opened in "
+            "1990 on the high street. The mayor's cat likes fish.")
+    passage = Passage("bakery#0", "bakery", "Bakery wins prize", text, start=0, end=len(text), score=1.0)
+    seen: list[list[str]] = []
+
+    def scorer(query: str, texts):
+        seen.append(list(texts))
+        return assistant.reranker.score(query, texts)
+
+    evidence = score_sentences(scorer, "Which bread did the judges praise?", [passage])
+    singles, pairs = [e for e in evidence if len(e.spans) == 1], [e for e in evidence if len(e.spans) == 2]
+    best = singles[0]
+    assert best.text == "The judges praised its sourdough rye."
+    assert all(s.score < best.score - PAIR_WITHIN for s in singles[1:])  # far behind: never paired
+    assert len(seen) == 2 and len(seen[1]) == len(pairs) == 2
+    assert all(best.spans[0] in pair.spans for pair in pairs)
 
 
 def test_sentences_pair_with_neighbours_but_never_with_a_heading() -> None:
