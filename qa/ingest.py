@@ -182,7 +182,7 @@ class _Run:
         except ArticleError as error:
             self.report.failed.append((key, str(error)))
             return
-        self.report.failed.extend((f"{key} {problem.split(':')[0]}", problem) for problem in read.problems)
+        self.report.failed.extend((key, problem) for problem in read.problems)  # each problem names its line
         before = self.store.articles_from(key)
         current = {a.id for a in read.articles}
         for old_id in before.keys() - current:
