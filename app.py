@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from qa.config import Config
 from qa.ingest import Ingestor, IngestProgress
 from qa.ui import asset, render
 from qa.ui.auth import login_app_kwargs, parse_auth
-from qa.ui.chat import ChatTurn, ask_stream, parse_filters, refuse
+from qa.ui.chat import ChatTurn, ask_stream, parse_as_of, parse_filters, refuse
 from qa.ui.files import UploadError, save_uploads, shorten_paths, upload_dir, write_pasted
 from qa.ui.startup import Startup, build_demo_index
 
@@ -68,7 +69,7 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
                 gr.Dropdown(choices=render.remove_choices(stored), value=None),
                 gr.Dropdown(choices=stats.sources))
 
-    def ask(question: str, use_llm: bool, sources: list[str] | None, since: str, until: str,
+    def ask(question: str, use_llm: bool, sources: list[str] | None, since: str, until: str, as_of: str,
             turns: list[ChatTurn] | None):
         turns = list(turns or [])
         if not startup.ready:
@@ -78,12 +79,14 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
             return
         try:
             filters = parse_filters(sources, since, until)
+            day = parse_as_of(as_of)
         except ValueError as error:
             chat, _, turns = refuse(question, turns, f"Filter problem: {error}")
             yield chat, gr.skip(), turns, gr.skip()
             return
         llm = bool(use_llm) if config.llm_enabled else None
-        for chat, sources_html, new_turns in ask_stream(assistant, question or "", turns, filters, llm, licence_of):
+        for chat, sources_html, new_turns in ask_stream(assistant, question or "", turns, filters, llm, licence_of,
+                                                        as_of=day):
             yield chat, gr.skip() if sources_html is None else sources_html, new_turns, ""
 
     def new_chat():
@@ -158,6 +161,10 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
                     with gr.Row(elem_id="qa-tools"):
                         new_chat_button = gr.Button("New chat", size="sm", scale=0, min_width=96,
                                                     elem_id="qa-new-chat")
+                        as_of = gr.Textbox(value=_today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
+                                           min_width=150, scale=0, elem_id="qa-as-of", container=False,
+                                           info="The question's date: later articles are left out; "
+                                                "“this week” counts back from it")
                         use_llm = gr.Checkbox(value=True, label=f"Use LLM ({config.llm_model})",
                                               visible=config.llm_enabled, elem_id="qa-use-llm", container=False)
                     with gr.Accordion("Filters (apply to the next question)", open=False, elem_id="qa-filters"):
@@ -189,7 +196,7 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
                 articles = gr.HTML(render.articles_table(stored), elem_id="qa-articles")
 
         library_outputs = [header, articles, remove_choice, source_filter]
-        ask_inputs = [question, use_llm, source_filter, since, until, turns]
+        ask_inputs = [question, use_llm, source_filter, since, until, as_of, turns]
         ask_outputs = [chatbot, sources, turns, question]
         ask_button.click(ask, ask_inputs, ask_outputs, api_name="ask", show_progress="hidden")
         question.submit(ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
@@ -209,6 +216,11 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
                        api_visibility="private", show_progress="hidden")
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
+
+
+def _today() -> str:
+    """Today's date (the as-of field's value at each page load, so a long-running server never goes stale)."""
+    return date.today().isoformat()
 
 
 def _example_text(event: gr.SelectData) -> str:

@@ -178,7 +178,7 @@ def wait_until_ready(url: str, process: subprocess.Popen, expect_articles: int, 
             c = c or client(url)
             header, *_ = c.predict(api_name="/refresh")
             if article_count(header) >= expect_articles:
-                answer = answer_text(c.predict(load_questions()[0], False, [], "", "", api_name="/ask")[0])
+                answer = answer_text(c.predict(load_questions()[0], False, [], "", "", "", api_name="/ask")[0])
                 if not BAD_ANSWER.search(answer):
                     c.predict(api_name="/new_chat")
                     return time.monotonic() - started
@@ -238,7 +238,7 @@ def user(number: int, c, questions: list[str], t0: float, deadline: float, run: 
         started = time.monotonic()
         error = None
         try:
-            chat, _panel, _ = c.submit(question, False, [], "", "", api_name="/ask").result(timeout=timeout)
+            chat, _panel, _ = c.submit(question, False, [], "", "", "", api_name="/ask").result(timeout=timeout)
             error = check_answer(chat, question)
         except Exception as exc:  # counted, never raised: the load goes on
             error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
@@ -280,7 +280,7 @@ def find_added(url: str, run: Run) -> None:
         if item.error:
             continue
         try:
-            chat, panel, _ = c.predict(questions[item.title], False, [], "", "", api_name="/ask")
+            chat, panel, _ = c.predict(questions[item.title], False, [], "", "", "", api_name="/ask")
             item.found = html.escape(item.title) in (panel or "") and check_answer(chat, questions[item.title]) is None
             c.predict(api_name="/new_chat")
         except Exception:

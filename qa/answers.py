@@ -6,33 +6,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qa.answer_type import answer_span, expected, states_what_is_asked, year_conflict
 from qa.evidence import Evidence
+from qa.sentences import split_sentences
+from qa.timeframe import DateWindow
 from qa.types import Answer, Citation, Passage
 
 NO_ANSWER = "The articles don't say."
 
-_WORD = re.compile(r"\w+")
-
-# Questions that ask for a quantity or a time can only be answered by a sentence that states one.
-_ASKS_QUANTITY = re.compile(r"^\s*(how (many|much|long|old|far|big|large|tall|high|often)|what (percentage|percent|"
-                            r"number|amount|proportion))\b", re.I)
-_ASKS_TIME = re.compile(r"^\s*(when|(in |during )?(what|which) (year|date|day|month|time|century|decade))\b", re.I)
-_CLAUSE_THEN_QUESTION = re.compile(r"^\s*when\b[^?]*,\s*(what|which|who|how)\b", re.I)  # "When X, what is it called?"
-_QUANTITY = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                       r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|half|"
-                       r"several|single|once|twice)\b", re.I)
-_TIME = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|"
-                   r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|century|"
-                   r"decade|ago|week|month|year|spring|summer|autumn|fall|winter|morning|evening|night)\b", re.I)
+_WORD = re.compile(r"[\w']+")
+# A sentence that leans on the one before it: a closing quotation mark, a lower-case start, a connective.
+_LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(but|and|or|so|yet|however|also|still|instead|then|thus|therefore|"
+                         r"meanwhile|moreover|furthermore|nevertheless|it|its|they|their|them|this|these|those|that|"
+                         r"he|she|his|her|him|such|both|there)\b)")
 
 
-def states_what_is_asked(question: str, sentence: str) -> bool:
-    """False when the question asks for a quantity or a time and the sentence states none."""
-    if _ASKS_QUANTITY.search(question):
-        return bool(_QUANTITY.search(sentence))
-    if _ASKS_TIME.search(question) and not _CLAUSE_THEN_QUESTION.search(question):
-        return bool(_TIME.search(sentence))
-    return True
+def fits(question: str, evidence: Evidence) -> bool:
+    """True when ``evidence`` gives the kind of answer ``question`` asks for, from an article of a fitting year."""
+    return (states_what_is_asked(question, evidence.text)
+            and not year_conflict(question, evidence.text, evidence.passage.date))
 
 
 class CitationBuilder:
@@ -42,8 +34,10 @@ class CitationBuilder:
         self.citations: list[Citation] = []
         self._numbers: dict[tuple[str, int, int], int] = {}
 
-    def cite(self, passage: Passage, start: int, end: int, quote: str) -> int:
-        """The ``[n]`` for this quote, adding a citation the first time it is used."""
+    def cite(self, passage: Passage, start: int, end: int, quote: str,
+             answer: tuple[int, int] | None = None) -> int:
+        """The ``[n]`` for this quote, adding a citation the first time it is used; ``answer`` is the span
+        (article offsets) of what answers the question inside the quote."""
         key = (passage.article_id, start, end)
         if key not in self._numbers:
             n = len(self.citations) + 1
@@ -51,7 +45,8 @@ class CitationBuilder:
             self.citations.append(Citation(
                 n=n, article_id=passage.article_id, chunk_id=passage.chunk_id, quote=quote, start=start, end=end,
                 title=passage.title, date=passage.date, source=passage.source, url=passage.url,
-                passage=passage.text, passage_start=passage.start))
+                passage=passage.text, passage_start=passage.start,
+                answer_start=answer[0] if answer else None, answer_end=answer[1] if answer else None))
         return self._numbers[key]
 
 
@@ -69,27 +64,38 @@ class ExtractiveAnswerer:
         self.margin = margin
 
     def answer(self, question: str, query: str, passages: Sequence[Passage],
-               evidence: Sequence[Evidence]) -> Answer:
-        """Builds the answer to ``question`` from scored ``evidence`` (best first) over ``passages``."""
-        # The best evidence must clear the threshold; if it lacks the kind of answer asked for (a number,
-        # a date), a close runner-up that has one may stand in, else the articles don't say.
-        floor = max(self.threshold, evidence[0].score - self.margin) if evidence else self.threshold
-        fitting = [e for e in evidence if states_what_is_asked(question, e.text)]
-        if not fitting or fitting[0].score < floor:
+               evidence: Sequence[Evidence], window: DateWindow | None = None) -> Answer:
+        """Builds the answer to ``question`` from scored ``evidence`` (best first) over ``passages``.
+
+        Only evidence that gives the kind of answer asked for (a number the question lacks, a new name,
+        a date) and comes from an article of a fitting year may be quoted; if the best such evidence
+        scores below the threshold, the articles don't say.
+        """
+        fitting = [e for e in evidence if fits(question, e)]
+        confidence = fitting[0].score if fitting else None
+        if confidence is None or confidence < self.threshold:
+            notes = [f"No article of {window.label} answers this."] if window is not None else []
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
-                          retrieved=list(passages), search_query=query)
+                          retrieved=list(passages), search_query=query, notes=notes, confidence=confidence)
         builder = CitationBuilder()
-        parts = [f"{quote.text} [{builder.cite(quote.passage, quote.start, quote.end, quote.text)}]"
-                 for quote in _quotes(self._choose(fitting))]
+        parts = []
+        for quote in _quotes(self._choose(fitting)):
+            answer = _answer_span(question, quote)
+            parts.append(f"{quote.text} [{builder.cite(quote.passage, quote.start, quote.end, quote.text, answer)}]")
+        notes = []
+        if window is not None:
+            inside = any(window.contains(c.date) for c in builder.citations)
+            notes.append(f"From articles of {window.label} (“{window.phrase}”)." if inside else
+                         f"No article of {window.label} (“{window.phrase}”) answers this; quoted from other dates.")
         return Answer(question=question, text=" ".join(parts), citations=builder.citations,
-                      retrieved=list(passages), search_query=query)
+                      retrieved=list(passages), search_query=query, notes=notes, confidence=confidence)
 
     def _choose(self, ranked: list[Evidence]) -> list[_Sentence]:
         """The sentences of the best evidence and of close runners-up, up to ``max_sentences``."""
-        floor = max(self.threshold, ranked[0].score - self.margin)
+        floor = ranked[0].ranking - self.margin
         chosen: list[_Sentence] = []
         for candidate in ranked:
-            if candidate.score < floor or len(chosen) >= self.max_sentences:
+            if candidate.ranking < floor or len(chosen) >= self.max_sentences:
                 break
             taken = {c.key for c in chosen}
             new = [s for s in _sentences(candidate) if s.key not in taken]
@@ -125,9 +131,34 @@ def _sentences(evidence: Evidence) -> list[_Sentence]:
     return [_Sentence(evidence.passage, start, end) for start, end in evidence.spans]
 
 
+def _leaned_on(sentence: _Sentence) -> _Sentence | None:
+    """The sentence before ``sentence`` in its passage, when ``sentence`` leans on it ("He said…", "” she added")."""
+    if not _LEANS_BACK.match(sentence.text):
+        return None
+    passage = sentence.passage
+    earlier = [s for s in split_sentences(passage.text) if passage.start + s.end <= sentence.start]
+    if not earlier:
+        return None
+    return _Sentence(passage, passage.start + earlier[-1].start, passage.start + earlier[-1].end)
+
+
+def _answer_span(question: str, quote: _Sentence) -> tuple[int, int] | None:
+    """Article offsets of what answers ``question`` inside ``quote``, when the question asks for something
+    particular (a name, a number, a date) and the quote states it."""
+    if expected(question).value in ("any", "time"):
+        return None
+    span = answer_span(question, quote.text)
+    return (quote.start + span.start, quote.start + span.end) if span is not None else None
+
+
 def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
-    """Chosen sentences grouped by article (best article first) in reading order, adjacent ones joined."""
+    """Chosen sentences grouped by article (best article first) in reading order, adjacent ones joined; a
+    quote never opens with a fragment that leans on a sentence left out."""
     article_order = {s.passage.article_id: i for i, s in reversed(list(enumerate(chosen)))}
+    for sentence in list(chosen):
+        before = _leaned_on(sentence)
+        if before is not None and before.key not in {s.key for s in chosen}:
+            chosen.append(before)
     quotes: list[_Sentence] = []
     for sentence in sorted(chosen, key=lambda s: (article_order[s.passage.article_id], s.start)):
         last = quotes[-1] if quotes else None

@@ -79,7 +79,8 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         """Hybrid retriever over the current collection, reranking with :meth:`scorer`."""
-        return Retriever(self.collection, self.scorer(), rerank_candidates=self.config.rerank_candidates)
+        return Retriever(self.collection, self.scorer(), rerank_candidates=self.config.rerank_candidates,
+                         sentence_budget=self.config.sentence_budget)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
             as_of: str | None = None, use_llm: bool | None = None) -> Answer:
@@ -131,7 +132,7 @@ class Assistant:
             notes.append("No LLM is configured (QA_LLM_BASE_URL, QA_LLM_MODEL); answered extractively.")
         if answer is None:
             answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences, self.config.answer_margin)
-            answer = answerer.answer(question, query, passages, retrieval.evidence)
+            answer = answerer.answer(question, query, passages, retrieval.evidence, retrieval.window)
             for piece in _pieces(answer.text):
                 yield Event("delta", piece)
         answer.notes = notes + answer.notes

@@ -34,6 +34,8 @@ class Question:
     doc_ids: list[str] = field(default_factory=list)
     date: str | None = None
     follows: str | None = None
+    kind: str | None = None
+    evidence: list[tuple[int, int]] = field(default_factory=list)  # marked answering sentences (offsets)
 
     @property
     def answerable(self) -> bool:
@@ -50,7 +52,8 @@ def load_questions(path: Path, split: str = "all") -> list[Question]:
         try:
             raw = json.loads(line)
             q = Question(str(raw["id"]), str(raw["question"]), [str(a) for a in raw.get("answers") or []],
-                         [str(d) for d in raw.get("doc_ids") or []], raw.get("date"), raw.get("follows"))
+                         [str(d) for d in raw.get("doc_ids") or []], raw.get("date"), raw.get("follows"),
+                         raw.get("kind"), [(int(a), int(b)) for a, b in raw.get("evidence_offsets") or []])
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{path} line {number}: not a question record ({error})") from error
         if split == "all" or in_split(q.id, split):
@@ -92,7 +95,9 @@ def result_record(question: Question, answer: Answer, latency_ms: float) -> dict
         "id": question.id,
         "answer": answer.text,
         "abstained": answer.abstained,
-        "citations": [{"n": c.n, "doc_id": c.article_id, "chunk_id": c.chunk_id, "quote": c.quote}
+        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        "citations": [{"n": c.n, "doc_id": c.article_id, "chunk_id": c.chunk_id, "quote": c.quote, "date": c.date,
+                       "start": c.start, "end": c.end}
                       for c in answer.citations],
         "retrieved": [{"doc_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
                       for p in answer.retrieved],
@@ -126,7 +131,13 @@ class Summary:
     answer_contains_gold: float = 0.0
     token_f1: float = 0.0
     citation_correct: float = 0.0
+    gold_citation: float = 0.0  # a citation of a gold article whose quote holds a gold answer, of all answerable
     answered_answerable: int = 0
+    this_week: int = 0
+    this_week_hit_at_1: float = 0.0
+    cited_after_question: int = 0  # citations of articles dated after the question's date
+    marked: int = 0
+    quote_overlaps_marked: float = 0.0  # a cited quote overlaps the sentence people marked as answering
     abstained_answerable: float = 0.0
     abstained_unanswerable: float = 0.0
     unanswerable: int = 0
@@ -143,12 +154,21 @@ class Summary:
                 + f", MRR@10 {self.mrr_at_10:.3f}",
                 f"answer contains gold answer: {pct(self.answer_contains_gold)}",
                 f"SQuAD token F1: {pct(self.token_f1)}",
-                f"citation correctness (cited quote contains gold, of {self.answered_answerable} answered): "
-                f"{pct(self.citation_correct)}",
+                f"citation correctness (a gold article's cited quote contains gold, of {self.answered_answerable}"
+                f" answered): {pct(self.citation_correct)}",
+                f"gold citation (a gold article's cited quote contains gold, of all answerable): "
+                f"{pct(self.gold_citation)}",
                 f"abstained on answerable: {pct(self.abstained_answerable)}",
             ]
         if self.unanswerable:
             out.append(f"abstained on unanswerable: {pct(self.abstained_unanswerable)}")
+        if self.this_week:
+            out.append(f"dated ('this week') questions: {self.this_week}, "
+                       f"gold article hit@1 {pct(self.this_week_hit_at_1)}")
+        out.append(f"citations of articles dated after the question's date: {self.cited_after_question}")
+        if self.marked:
+            out.append(f"cited quote overlaps the marked answering sentence: {pct(self.quote_overlaps_marked)} "
+                       f"(of {self.marked})")
         out.append(f"latency: p50 {self.latency_p50_ms:.0f} ms, p95 {self.latency_p95_ms:.0f} ms")
         return out
 
@@ -174,9 +194,21 @@ def summarize(rows: list[tuple[Question, dict, list[set[str]]]]) -> Summary:
              for (q, r, _), t in zip(answerable, texts)]))
         answered = [(q, r) for q, r, _ in answerable if not r["abstained"]]
         summary.answered_answerable = len(answered)
-        summary.citation_correct = float(np.mean(
-            [any(contains(c["quote"], q.answers) for c in r["citations"]) for q, r in answered])) if answered else 0.0
+        gold = [any(c["doc_id"] in q.doc_ids and contains(c["quote"], q.answers) for c in r["citations"])
+                for q, r in answered]
+        summary.citation_correct = float(np.mean(gold)) if answered else 0.0
+        summary.gold_citation = sum(gold) / len(answerable)
         summary.abstained_answerable = 1 - len(answered) / len(answerable)
+        dated = [rank for (q, _, _), rank in zip(answerable, ranks) if q.date]
+        summary.this_week = len(dated)
+        summary.this_week_hit_at_1 = float(np.mean([rank == 1 for rank in dated])) if dated else 0.0
+        marked = [(q, r) for q, r, _ in answerable if q.evidence]
+        summary.marked = len(marked)
+        summary.quote_overlaps_marked = float(np.mean(
+            [any(c["doc_id"] in q.doc_ids and any(c["start"] < end and start < c["end"] for start, end in q.evidence)
+                 for c in r["citations"]) for q, r in marked])) if marked else 0.0
+    summary.cited_after_question = sum(1 for q, r, _ in rows for c in r["citations"]
+                                       if q.date and c.get("date") and c["date"] > q.date)
     if unanswerable:
         summary.abstained_unanswerable = float(np.mean([r["abstained"] for _, r in unanswerable]))
     latencies = [r["latency_ms"] for _, r, _ in rows]

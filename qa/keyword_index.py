@@ -23,6 +23,11 @@ def _tokens(texts: Sequence[str]) -> list[list[str]]:
                           show_progress=False)
 
 
+def terms(texts: Sequence[str]) -> list[set[str]]:
+    """The distinct stemmed, stop-word-free terms of each text, as the keyword index sees them."""
+    return [set(tokens) for tokens in _tokens(texts)] if texts else []
+
+
 class KeywordIndex:
     """Okapi BM25 over ``(id, text)`` pairs.
 
@@ -65,6 +70,19 @@ class KeywordIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(self._ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+    def idf(self, words: set[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each term (from :func:`terms`); unseen terms weigh the most."""
+        if self._model is None:
+            return dict.fromkeys(words, 1.0)
+        vocabulary, pointers = self._model.vocab_dict, self._model.scores["indptr"]
+        documents = len(self._ids)
+        weights = {}
+        for word in words:
+            index = vocabulary.get(word)
+            frequency = 0 if index is None or index + 1 >= len(pointers) else int(pointers[index + 1] - pointers[index])
+            weights[word] = float(np.log(1 + (documents - frequency + 0.5) / (frequency + 0.5)))
+        return weights
 
     def save(self, folder: Path) -> None:
         """Writes the index into ``folder`` atomically (a temp folder renamed into place)."""

@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 
 from qa.collection import Collection
 from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences
+from qa.keyword_index import terms
+from qa.timeframe import DateWindow, parse_date, window_for
 from qa.types import Passage, SearchFilters
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60  # the constant from Cormack et al. (2009); flattens the head of each list
 _TOKEN = re.compile(r"\w+")
+WINDOW_CANDIDATES = 10  # the best passages inside a question's date window always join the candidates
+WINDOW_BONUS = 3.0  # logits added to evidence from inside the window when ranking (not when abstaining)
+NEARNESS = 0.5  # logits taken from evidence a year or more away from the question's date
 
 
 @dataclass
 class Retrieval:
-    """Ranked passages plus the scored sentences of the top ones (best first)."""
+    """Ranked passages plus the scored sentences of the top ones (best first) and the date window used."""
 
     passages: list[Passage]
     evidence: list[Evidence] = field(default_factory=list)
+    window: DateWindow | None = None
 
 
 def reciprocal_rank_fusion(*rankings: list[tuple[int, float]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -37,40 +43,58 @@ def reciprocal_rank_fusion(*rankings: list[tuple[int, float]], k: int = RRF_K) -
 
 
 class Retriever:
-    """Finds the passages most likely to answer a question.
+    """Finds the passages most likely to answer a question, as of the question's date.
 
-    ``scorer`` (the cross-encoder) reads the sentences of the ``rerank_candidates`` best fused
-    passages; those passages are reordered by their best sentence. Without a scorer the fused order
-    stands.
+    Articles dated after ``as_of`` are never retrieved. When the question's words point at a date window
+    ("this week", "on Tuesday"), the best passages inside it join the candidates and their evidence
+    ranks ahead; without such words, the nearer of two close candidates wins. ``scorer`` (the
+    cross-encoder) reads up to ``sentence_budget`` sentences of the ``rerank_candidates`` best passages;
+    passages are reordered by their best sentence. Without a scorer the fused order stands.
     """
 
     def __init__(self, collection: Collection, scorer: SentenceScorer | None = None,
-                 candidates: int = 50, rerank_candidates: int = 5, per_article: int = 2) -> None:
+                 candidates: int = 50, rerank_candidates: int = 20, per_article: int = 2,
+                 sentence_budget: int = 24) -> None:
         self.collection = collection
         self.scorer = scorer
         self.candidates = candidates
         self.rerank_candidates = rerank_candidates
         self.per_article = per_article
+        self.sentence_budget = sentence_budget
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                as_of: str | None = None, rerank: bool = True) -> list[Passage]:
-        """Top ``k`` passages for ``query``; ``as_of`` (ISO date) breaks ties toward nearer articles."""
+        """Top ``k`` passages for ``query`` among articles dated up to ``as_of`` (ISO date; None: any)."""
         return self.retrieve(query, k, filters, as_of, rerank).passages
 
     def retrieve(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                  as_of: str | None = None, rerank: bool = True) -> Retrieval:
         """Like :meth:`search`, also returning the scored sentences behind the reranking."""
+        day = parse_date(as_of)
+        window = window_for(query, day) if day is not None else None
+        filters = self._up_to(filters, day)
         fused = self._fused(query, filters)
+        if window is not None:
+            inside = self._fused(query, _within(filters, window))[:WINDOW_CANDIDATES]
+            fused = inside + [hit for hit in fused if hit[0] not in {vid for vid, _ in inside}]
         pool = self.collection.store.passages(fused[: max(self.candidates, k)])
-        pool.sort(key=lambda p: (-round(p.score, 6), _days_apart(p.date, as_of)))
+        pool.sort(key=lambda p: (window is None or not window.contains(p.date), -round(p.score, 6),
+                                 _days_apart(p.date, day)))
         pool = _diversify(_collapse_near_duplicates(pool), len(pool), self.per_article)
         if not rerank or self.scorer is None or not pool:
-            return Retrieval(pool[:k])
-        evidence = score_sentences(self.scorer, query, pool[: self.rerank_candidates])
+            return Retrieval(pool[:k], window=window)
+        head = pool[: self.rerank_candidates]
+        weights = self.collection.keywords.idf(terms([query])[0])
+        evidence = _timed(score_sentences(self.scorer, query, head, weights, self.sentence_budget), window, day)
         reranked = rerank_by_evidence(pool, evidence)
-        head = sorted(reranked[: self.rerank_candidates],
-                      key=lambda p: (-round(p.score, 3), _days_apart(p.date, as_of)))
-        return Retrieval(head + reranked[self.rerank_candidates : k], evidence)
+        return Retrieval(reranked[:k], evidence, window)
+
+    def _up_to(self, filters: SearchFilters | None, day: date | None) -> SearchFilters | None:
+        """``filters`` plus the as-of cutoff, when the collection holds any article dated after it."""
+        latest = parse_date(self.collection.store.latest_date())
+        if day is None or latest is None or latest <= day:
+            return filters
+        return replace(filters or SearchFilters(), as_of=day.isoformat())
 
     def _fused(self, query: str, filters: SearchFilters | None) -> list[tuple[int, float]]:
         if not query.strip():
@@ -86,6 +110,28 @@ class Retriever:
         dense = vectors.search(self.collection.encoder.encode_query(query), self.candidates, allowed)
         sparse = keywords.search(query, self.candidates, allowed)
         return reciprocal_rank_fusion(dense, sparse)
+
+
+def _within(filters: SearchFilters | None, window: DateWindow) -> SearchFilters:
+    """``filters`` narrowed to the articles dated inside ``window``."""
+    filters = filters or SearchFilters()
+    since = max(filter(None, [filters.since, window.start.isoformat()]))
+    until = min(filter(None, [filters.until, window.end.isoformat()]))
+    return replace(filters, since=since, until=until)
+
+
+def _timed(evidence: list[Evidence], window: DateWindow | None, day: date | None) -> list[Evidence]:
+    """Evidence re-ranked for the question's date: inside the window first, else nearer first among close ones."""
+    if day is None:
+        return evidence
+    timed = []
+    for item in evidence:
+        if window is not None:
+            boost = WINDOW_BONUS if window.contains(item.passage.date) else 0.0
+        else:
+            boost = -NEARNESS * min(1.0, _days_apart(item.passage.date, day) / 365)
+        timed.append(replace(item, boost=boost))
+    return sorted(timed, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
 
 
 def _collapse_near_duplicates(passages: list[Passage], threshold: float = 0.9) -> list[Passage]:
@@ -108,10 +154,9 @@ def _diversify(ranked: list[Passage], k: int, per_article: int) -> list[Passage]
     return (head + tail)[:k]
 
 
-def _days_apart(article_date: str | None, as_of: str | None) -> int:
-    if not as_of:
+def _days_apart(article_date: str | None, day: date | None) -> int:
+    """Days between an article's date and the question's; undated articles count as a year away."""
+    if day is None:
         return 0
-    try:
-        return abs((date.fromisoformat(article_date or "") - date.fromisoformat(as_of)).days)
-    except ValueError:
-        return 1 << 30
+    published = parse_date(article_date)
+    return 365 if published is None else abs((published - day).days)

@@ -213,6 +213,9 @@ class MetadataStore:
         if filters.until:
             clauses.append("a.date <= ?")
             params.append(filters.until)
+        if filters.as_of:
+            clauses.append("(a.date IS NULL OR a.date <= ?)")
+            params.append(filters.as_of)
         where = " AND ".join(clauses) or "1"
         return [r[0] for r in self._query(
             f"SELECT c.vector_id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where}", params)]
@@ -236,6 +239,10 @@ class MetadataStore:
         rows = self._query("SELECT article_id, position, start, end, text FROM chunks WHERE article_id = ?"
                            " ORDER BY position", (article_id,))
         return [Chunk(*r) for r in rows]
+
+    def latest_date(self) -> str | None:
+        """The date of the most recent dated article."""
+        return self._query("SELECT MAX(date) FROM articles")[0][0]
 
     def counts(self) -> tuple[int, int, str | None, str | None, list[str]]:
         """``(articles, chunks, earliest date, latest date, sources)``."""

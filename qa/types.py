@@ -67,16 +67,21 @@ class Passage:
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """Restricts retrieval to some sources and/or a date range (inclusive, ISO dates)."""
+    """Restricts retrieval to some sources and/or a date range (inclusive, ISO dates).
+
+    ``since``/``until`` keep only dated articles in the range; ``as_of`` only drops articles dated after
+    it (a question asked on that day cannot be answered by later news), so undated articles stay.
+    """
 
     sources: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    as_of: str | None = None
 
     @property
     def active(self) -> bool:
         """True when any restriction is set."""
-        return bool(self.sources or self.since or self.until)
+        return bool(self.sources or self.since or self.until or self.as_of)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Citation:
     url: str | None = None
     passage: str = ""  # the chunk text the quote sits in, for context in the UI
     passage_start: int = 0
+    answer_start: int | None = None  # span (article offsets) of what answers the question inside the quote
+    answer_end: int | None = None
 
 
 @dataclass
@@ -109,4 +116,5 @@ class Answer:
     abstained: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. "LLM unreachable, answered extractively"
     search_query: str = ""  # the query actually used (after follow-up rewriting)
+    confidence: float | None = None  # the scorer's score of the best evidence that could answer (None: none could)
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -66,6 +66,19 @@ def built_collection(tmp_path_factory: pytest.TempPathFactory):
     collection.close()
 
 
+def assistant_over(records: list[dict], root: Path):
+    """An Assistant over a fresh collection of the JSONL ``records``, built under ``root``."""
+    from qa.assistant import Assistant
+    from qa.config import Config
+    from qa.ingest import Ingestor
+
+    corpus = root / "articles.jsonl"
+    corpus.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    assistant = Assistant(Config.load(env={}, data_dir=root / "data"))
+    Ingestor(assistant.collection).ingest([corpus])
+    return assistant
+
+
 @pytest.fixture(scope="session")
 def assistant(built_collection):
     """An Assistant over the built collection (reranker on)."""

@@ -37,9 +37,9 @@ def text_of(message: dict) -> str:
     return "".join(block.get("text", "") if isinstance(block, dict) else str(block) for block in content)
 
 
-def ask(c, question: str, sources: list[str] | None = None, since: str = "", until: str = ""):
+def ask(c, question: str, sources: list[str] | None = None, since: str = "", until: str = "", as_of: str = ""):
     """Asks through ``/ask``; returns (chat messages, sources HTML)."""
-    chat, panel, _question = c.predict(question, False, sources or [], since, until, api_name="/ask")
+    chat, panel, _question = c.predict(question, False, sources or [], since, until, as_of, api_name="/ask")
     return chat, panel
 
 
@@ -204,11 +204,11 @@ def test_questions_wait_politely_while_the_demo_index_builds(app_server):
                    "quiet": True})
     try:
         c = Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False)
-        chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", api_name="/ask")
+        chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", "", api_name="/ask")
         assert "still being built" in plain(text_of(chat[-1])) and "1 of 2 files read" in plain(text_of(chat[-1]))
         assert "qa-turn" not in panel
         startup.done()
-        chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", api_name="/ask")
+        chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", "", api_name="/ask")
         assert "Sanae Takaichi" in plain(text_of(chat[-1])) and len(chat) == 4
         assert html.escape(SEED_TITLE) in panel
     finally:

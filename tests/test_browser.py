@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -155,3 +156,24 @@ def test_narrow_screen_shows_the_answer_and_stacks_sources(open_page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "narrow-390x844.png"), full_page=True)
 
+
+
+def test_as_of_date_is_shown_and_can_be_changed(open_page):
+    page = open_page(1280, 800)
+    as_of = page.locator("#qa-as-of input, #qa-as-of textarea").first
+    assert as_of.input_value() == date.today().isoformat()
+
+    as_of.fill("2025-06-01")  # before the seed article (2026-01-30): it cannot be cited
+    answer = ask(page, SEED_QUESTION, 1)
+    assert "Sanae Takaichi" not in answer.inner_text()
+    assert page.locator("#qa-sources mark").count() == 0 or SEED_TITLE not in page.locator("#qa-sources").inner_text()
+
+    as_of.fill("2026-02-01")
+    answer = ask(page, SEED_QUESTION, 2)
+    assert "Sanae Takaichi" in answer.inner_text()
+
+    as_of.fill("2026-02-31")
+    box = page.locator("#qa-question textarea")
+    box.fill("Who are the Black Eagles?")
+    box.press("Enter")
+    page.get_by_text("“As of” is not a real date").wait_for()

@@ -67,7 +67,7 @@ def test_eval_writes_the_common_shape(tmp_path: Path) -> None:
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["q1", "q2"]
-    assert set(rows[0]) == {"id", "answer", "abstained", "citations", "retrieved", "latency_ms"}
+    assert set(rows[0]) == {"id", "answer", "abstained", "confidence", "citations", "retrieved", "latency_ms"}
     assert rows[0]["citations"][0]["doc_id"] == "d1" and "four metres" in rows[0]["citations"][0]["quote"]
     assert rows[0]["retrieved"][0] == {"doc_id": "d1", "chunk_id": "d1#0", "score": rows[0]["retrieved"][0]["score"]}
     assert rows[1]["abstained"]

@@ -162,7 +162,7 @@ def test_gradio_client_needs_the_login(secured):
     with pytest.raises(Exception, match=r"(?i)login|auth|credential|incorrect|400"):
         Client(secured.url + "/", auth=(USER, "wrong"), verbose=False)
     c = Client(secured.url + "/", auth=(USER, PASSWORD), verbose=False)
-    chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", api_name="/ask")
+    chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", "", api_name="/ask")
     answer = json.dumps(chat[-1]["content"])
     assert "Takaichi" in answer and html.escape(SEED_TITLE) in panel
 

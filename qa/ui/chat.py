@@ -86,11 +86,17 @@ def friendly_error(error: BaseException) -> str:
     return f"Sorry, something went wrong while answering{reason}. Please try again, or rephrase the question."
 
 
+def parse_as_of(value: str | None) -> str:
+    """The question's date from the form: a ``YYYY-MM-DD`` value, or today when blank; ValueError if bad."""
+    return parse_date(value, "As of") or dt.date.today().isoformat()
+
+
 def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],
                filters: SearchFilters | None = None, use_llm: bool | None = None,
                licence_of: Callable[[str], str | None] | None = None,
-               clock: Callable[[], float] | None = None) -> Iterator[Update]:
-    """Streams one question: status lines, the answer as it arrives, then the final chat + source cards."""
+               clock: Callable[[], float] | None = None, as_of: str | None = None) -> Iterator[Update]:
+    """Streams one question asked on ``as_of``: status lines, the answer as it arrives, then the final
+    chat + source cards."""
     import time
 
     clock = clock or time.monotonic
@@ -105,7 +111,7 @@ def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],
     text, last_sent = "", clock()
     answer: Answer | None = None
     try:
-        for event in assistant.stream(question, history(turns), filters, use_llm=use_llm):
+        for event in assistant.stream(question, history(turns), filters, as_of=as_of, use_llm=use_llm):
             if event.kind == "status" and event.text != status:  # each page update costs the server
                 status = event.text
                 yield messages(turns, (question, render.status_message(status))), None, turns

@@ -168,7 +168,17 @@ def highlighted_passage(citation: Citation, context: int = CONTEXT_CHARS) -> str
     start, end = span
     before = _excerpt_before(_NEWLINES.sub("\n", passage[:start]).lstrip(), context)
     after = _excerpt_after(_NEWLINES.sub("\n", passage[end:]).rstrip(), context)
-    return f"{_inline(before)}<mark>{_text(passage[start:end])}</mark>{_inline(after)}"
+    return f"{_inline(before)}<mark>{_marked_quote(citation, passage[start:end])}</mark>{_inline(after)}"
+
+
+def _marked_quote(citation: Citation, quote: str) -> str:
+    """The quote, escaped, with what answers the question (``answer_start``/``answer_end``) in bold."""
+    if citation.answer_start is None or citation.answer_end is None:
+        return _text(quote)
+    start, end = citation.answer_start - citation.start, citation.answer_end - citation.start
+    if not 0 <= start < end <= len(quote):
+        return _text(quote)
+    return f'{_text(quote[:start])}<b class="qa-answer">{_text(quote[start:end])}</b>{_text(quote[end:])}'
 
 
 def source_card(citation: Citation, turn: int, licence: str | None = None) -> str:

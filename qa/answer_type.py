@@ -1,0 +1,199 @@
+"""Question -> the kind of answer it expects; sentence -> where it states one (rules, no model).
+
+A quote can only answer "how many" with a number the question does not already give, "who" or "which
+company" with a name the question does not already hold, "on what date" with a date. Checking that
+before quoting catches topical sentences that talk around the question ("which team won" -> a sentence
+about the series' games) and near misses whose answer the articles never give.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Expected(Enum):
+    """What a question asks for."""
+
+    ANY = "any"
+    NUMBER = "number"
+    AGE = "age"
+    SHARE = "share"
+    MONEY = "money"
+    DATE = "date"
+    YEAR = "year"
+    TIME = "time"
+    NAME = "name"  # a person, organisation, place, title: a proper name or a quoted term
+
+
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+                 r"fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|"
+                 r"billions|dozen|dozens|half|several|single|once|twice|thrice")
+_MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+_MONTH_ABBREVIATIONS = r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+_WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+
+# Checked in order: the first that matches decides.
+_QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pattern, re.I)) for kind, pattern in [
+    (Expected.AGE, r"\b(how old|what age|at what age|aged how)\b"),
+    (Expected.SHARE, r"\b(what|which) (share|percentage|percent|proportion|fraction|portion)\b|\bwhat per ?cent\b"),
+    (Expected.MONEY, r"\bhow much (money|cash|funding)\b|\bhow much (did|does|do|will|would|was|is|were|has|had)\b"
+                     r"[^?]*\b(pay|paid|spend|spent|cost|costs|receive|received|earn|earned|raise|raised|sell|sold|"
+                     r"worth|fine|fined|charge|charged|invest|invested|owe|owed|price)\b|\bat what (price|cost)\b"
+                     r"|\bwhat (did|does|will) [^?]* cost\b|\bwhat (was|is) the (price|cost|fee|fine|budget|salary)\b"),
+    (Expected.NUMBER, r"\bhow (many|much|long|far|big|large|tall|high|deep|wide|heavy|fast|often)\b"
+                      r"|\bwhat (number|amount|figure|total|score|death toll|toll)\b|\bby how much\b"),
+    (Expected.DATE, r"\b(on )?(what|which) (date|day)\b"),
+    (Expected.YEAR, r"\b(in )?(what|which) year\b"),
+    (Expected.TIME, r"^\s*when\b|\b(in |during )?(what|which) (month|time|century|decade|season)\b"),
+    (Expected.NAME, r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b[^?]*\?\s*$"
+                    r"|\bwhat (is|was|are|were) (the |his |her |its |their )?(name|names|title)\b"
+                    r"|\b(which|what) (\w+[- ]){0,3}?(company|firm|organi[sz]ation|group|team|club|party|country|"
+                    r"nation|city|town|village|region|state|province|island|university|school|college|newspaper|"
+                    r"magazine|journal|channel|network|agency|body|brand|band|museum|person|man|woman|artist|"
+                    r"author|minister|president|player|scientist|politician|actor|singer|street|river|airport|"
+                    r"station|hospital|court|bank|chain|shop|store|label|book|film|song|album|ship|airline|"
+                    r"ministry|department|institute|charity|website|site|app|event|festival|award|prize|"
+                    r"language|religion|church|tribe|county|district|square|plaza|park|venue|stadium|"
+                    r"designer|star|figure)\b|^\s*where\b|\bin which (\w+ )?(city|country|town|place|region|state)\b"),
+]]
+
+_HAS_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I)
+_HAS_AGE = re.compile(r"\b\d{1,3}[- ]?(years?|yrs?)[- ]old\b|\baged? \d{1,3}\b|,\s*\d{1,3},|\(\d{1,3}\)"
+                      r"|\b\d{1,3}-year-old\b|\bage of \d{1,3}\b|\b(in (his|her|their) )?(teens|twenties|thirties|"
+                      r"forties|fifties|sixties|seventies|eighties|nineties)\b", re.I)
+_HAS_SHARE = re.compile(r"%|\bper ?cent\b|\bpercentage\b|\b(half|third|quarter|fifth|tenth)s?\b|\bone in \w+\b"
+                        r"|\b\d+ (in|out of) \d+\b|\bmajority\b|\bminority\b", re.I)
+_HAS_MONEY = re.compile(r"[$£€¥₹]|\b(dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence|usd|gbp|eur|"
+                        r"million|billion|trillion|bn|m)\b|\bfree\b|\bnothing\b", re.I)
+_HAS_DATE = re.compile(rf"\b({_MONTHS}|{_MONTH_ABBREVIATIONS}\.?)\s+\d{{1,2}}\b|\b\d{{1,2}}(st|nd|rd|th)?\s+"
+                       rf"(of\s+)?({_MONTHS}|{_MONTH_ABBREVIATIONS})\b|\b({_WEEKDAYS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b"
+                       r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(yesterday|today|tomorrow)\b", re.I)
+_HAS_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\blast year\b|\bthis year\b", re.I)
+_HAS_TIME = re.compile(rf"\d|\b({_MONTHS}|{_WEEKDAYS}|yesterday|today|tomorrow|tonight|century|decade|ago|week|"
+                       r"weekend|month|year|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|"
+                       r"midnight|dawn|since|until|after|before|during|later|earlier|soon)\b", re.I)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_NUMBER_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|\b({_NUMBER_WORDS})\b", re.I)
+# A capitalised word (with following capitalised words, "of", "de", ...) or a quoted term.
+_PROPER = re.compile(r"\b[A-Z][\w'’.&-]*(?:\s+(?:of|de|da|del|der|van|von|bin|al|la|le|the|and|for|&)?\s*"
+                     r"[A-Z][\w'’.&-]*)*")
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
+_WORD = re.compile(r"[a-z0-9]+")
+_NOT_NAMES = {
+    "i", "the", "a", "an", "he", "she", "it", "they", "we", "you", "his", "her", "its", "their", "our", "this",
+    "that", "these", "those", "there", "here", "in", "on", "at", "but", "and", "or", "so", "yet", "as", "if",
+    "when", "while", "after", "before", "since", "for", "with", "by", "from", "to", "of", "mr", "mrs", "ms", "dr",
+    "however", "meanwhile", "also", "according", "today", "yesterday", "last", "one", "some", "many",
+    "most", "all", "both", "each", "what", "who", "which", "why", "how", "where", "wikinews", "interview", "q",
+    *_MONTHS.split("|"), *_WEEKDAYS.split("|"),
+}
+# Capitalised only because they open a sentence.
+_SENTENCE_STARTERS = {
+    "officials", "researchers", "scientists", "experts", "police", "critics", "residents", "people", "now", "then",
+    "later", "earlier", "during", "despite", "although", "because", "several", "few", "other", "others", "another",
+    "no", "not", "we", "my", "your", "such", "those", "these", "everyone", "nobody", "someone", "students",
+    "children", "parents", "workers", "doctors", "teachers", "authorities", "witnesses", "fans", "users", "visitors",
+    "tourists", "analysts", "investors", "voters", "members", "leaders", "scientist", "under", "until", "over",
+    "instead", "still", "thus", "therefore", "indeed", "finally", "first", "second", "next", "yes", "well", "asked",
+    "unlike", "like", "once", "only", "even", "just", "more", "less", "each", "every", "any", "nothing", "something",
+    "here", "it's", "that's", "there's", "let", "perhaps", "maybe", "overall", "together", "meanwhile", "however",
+}
+_AMOUNT_PART = re.compile(r"[\d,.$£€¥₹%]| ")
+_SCALE = re.compile(r"\s?(million|billion|trillion|bn|m|thousand|per ?cent|percent|dollars?|pounds?|euros?|yen)\b",
+                    re.I)
+_SPAN_KINDS = {Expected.NUMBER: _NUMBER_TOKEN, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
+               Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR}
+_REQUIRED = {Expected.NUMBER: _HAS_NUMBER, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
+             Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR, Expected.TIME: _HAS_TIME}
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where, inside a sentence, the answer it gives stands: ``text[start:end]``."""
+
+    start: int
+    end: int
+
+
+def expected(question: str) -> Expected:
+    """The kind of answer ``question`` asks for (ANY when the rules don't tell)."""
+    for kind, pattern in _QUESTION_KINDS:
+        if pattern.search(question):
+            if kind is Expected.TIME and re.match(r"^\s*when\b[^?]*,\s*(what|which|who|how)\b", question, re.I):
+                continue  # "When X happened, what was it called?" asks for the thing, not the time
+            return kind
+    return Expected.ANY
+
+
+def answer_span(question: str, sentence: str) -> Span | None:
+    """The first place in ``sentence`` that gives what ``question`` asks for and the question does not hold.
+
+    None when the sentence gives no such thing; for questions of no particular kind, the span of the
+    whole sentence (it may answer; the cross-encoder's score decides).
+    """
+    kind = expected(question)
+    if kind is Expected.ANY or kind is Expected.TIME:
+        return Span(0, len(sentence)) if kind is Expected.ANY or _HAS_TIME.search(sentence) else None
+    asked = set(_WORD.findall(question.lower()))
+    if kind is Expected.NAME:
+        return _new_name(sentence, asked)
+    if kind is Expected.NUMBER and not _HAS_NUMBER.search(sentence):
+        return None
+    for match in _SPAN_KINDS[kind].finditer(sentence):
+        start, end = _widened(sentence, match.start(), match.end())
+        words = _WORD.findall(sentence[start:end].lower())
+        if not set(words) <= asked or not words:
+            return Span(start, end)
+    return None
+
+
+def states_what_is_asked(question: str, sentence: str) -> bool:
+    """True when ``sentence`` gives an answer of the kind ``question`` asks for, not already in the question."""
+    return answer_span(question, sentence) is not None
+
+
+def year_conflict(question: str, text: str, article_date: str | None) -> bool:
+    """True when the question names a year that an article of ``article_date`` cannot be about.
+
+    An article cannot report a year that had not begun when it was written, and one written more than
+    a year later must name the year it talks about.
+    """
+    years = {int(y) for y in _YEAR.findall(question)}
+    if not years or not article_date or not article_date[:4].isdigit():
+        return False
+    published = int(article_date[:4])
+    named = {int(y) for y in _YEAR.findall(text)}
+    return all(year > published or (published > year + 1 and year not in named) for year in years)
+
+
+def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """``start:end`` grown over the figures and units around it ("$" -> "$28.8 million", "%" -> "46%")."""
+    while start > 0 and _AMOUNT_PART.fullmatch(sentence[start - 1]):
+        start -= 1
+    while end < len(sentence) and _AMOUNT_PART.fullmatch(sentence[end]):
+        end += 1
+    tail = _SCALE.match(sentence, end)
+    if tail is not None:
+        end = tail.end()
+    piece = sentence[start:end]
+    return start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())
+
+
+def _new_name(sentence: str, asked: set[str]) -> Span | None:
+    """A quoted term or a proper name that the question does not hold; full names before single words."""
+    for match in _QUOTED.finditer(sentence):
+        words = _WORD.findall(match.group(1).lower())
+        if words and not set(words) <= asked:
+            return Span(match.start(1), match.end(1))
+    names = []
+    for match in _PROPER.finditer(sentence):
+        words = [w for w in _WORD.findall(match.group(0).lower()) if w not in _NOT_NAMES]
+        if not words or set(words) <= asked:
+            continue
+        at_start = not sentence[: match.start()].strip() or sentence[: match.start()].rstrip()[-1:] in ".!?:\"“"
+        if at_start and len(words) == 1 and words[0] in _SENTENCE_STARTERS:
+            continue  # "Officials said…": a capital at the start of a sentence is no name
+        names.append(Span(match.start(), match.end()))
+    return max(names, key=lambda span: " " in sentence[span.start : span.end].strip(), default=None)

@@ -1,0 +1,102 @@
+"""Answer-type checks: a quote must give what the question asks for, and never open with a fragment."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer_type import Expected, answer_span, expected, states_what_is_asked, year_conflict
+from qa.assistant import Assistant
+from tests.conftest import assistant_over
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How many people were killed?", Expected.NUMBER),
+    ("How old was Nathan Law when he won?", Expected.AGE),
+    ("What share of pupils are iodine deficient?", Expected.SHARE),
+    ("How much did Red Bull spend on the jump?", Expected.MONEY),
+    ("On what date was Richard III reburied?", Expected.DATE),
+    ("In which year did the museum open?", Expected.YEAR),
+    ("When did the festival begin?", Expected.TIME),
+    ("Who scored the winner?", Expected.NAME),
+    ("Which construction company operated the crane?", Expected.NAME),
+    ("Which team from South America won the tournament?", Expected.NAME),
+    ("Where was Mandela buried?", Expected.NAME),
+    ("Why did the crane collapse?", Expected.ANY),
+    ("When the plant flowered, what was it called?", Expected.ANY),
+])
+def test_expected_answer_kind(question: str, kind: Expected) -> None:
+    assert expected(question) is kind
+
+
+@pytest.mark.parametrize(("question", "sentence", "answers"), [
+    ("How many people were killed?", "At least 107 people were killed.", "107"),
+    ("How many of the 12,000 asylum seekers replied?", "The plan covers 12,000 asylum seekers.", None),
+    ("How many colonies did the team dig out?", "We collected a lot of colonies in old logging sites.", None),
+    ("How old was Nathan Law when he won his seat?", "Nathan Law, 23, won with 50,818 votes.", ", 23,"),
+    ("How old was Nathan Law when he won his seat?", "Nathan Law won with 50,818 votes.", None),
+    ("What share of children are iodine deficient?", "A survey of 1709 schoolchildren was carried out.", None),
+    ("What share of children are iodine deficient?", "Almost 46% of the children were deficient.", "46%"),
+    ("How much did the museum pay NASA?", "The museum will take over the orbiter next year.", None),
+    ("How much did the museum pay NASA?", "The museum paid $28.8 million for the orbiter.", "$28.8 million"),
+    ("On what date did the cash machine open?", "The island's first cash machine opened in a shop.", None),
+    ("On what date did the cash machine open?", "The cash machine opened on 12 May.", "12 May"),
+    ("Which Detroit firm built the prototypes?", "The cars have been built by a company (as yet unnamed) in "
+                                                  "Detroit.", None),
+    ("Which firm built the prototypes?", "The cars were built by Roush Industries in Detroit.", "Roush Industries"),
+    ("Who scored England's winner?", "In injury time, English captain Harry Kane scored a second goal.",
+     "Harry Kane"),
+    ("What nickname does Huffington give her assistants?", "Huffington calls them her “A-Team”.", "A-Team"),
+])
+def test_the_answer_must_be_new_and_of_the_asked_kind(question: str, sentence: str, answers: str | None) -> None:
+    span = answer_span(question, sentence)
+    assert states_what_is_asked(question, sentence) is (answers is not None)
+    if answers is not None:
+        assert span is not None and answers in sentence[span.start : span.end]
+
+
+def test_year_conflict() -> None:
+    question = "How many pilgrims died in the stampede during the 2015 Hajj?"
+    assert year_conflict(question, "Over 345 pilgrims have been killed in a stampede.", "2006-01-12")
+    assert not year_conflict(question, "Over 700 pilgrims have been killed in a stampede.", "2015-09-24")
+    assert year_conflict("How many visitors came in 2005?", "Last year over 4 million visited.", "2007-03-01")
+    assert not year_conflict("How many visitors came in 2005?", "In 2005, 3 million visited.", "2007-03-01")
+    assert not year_conflict("How many visitors came?", "Last year over 4 million visited.", "2007-03-01")
+    assert not year_conflict("How many visitors came in 2005?", "In 2005, 3 million visited.", None)
+
+
+ARTICLES = [
+    {"id": "match", "title": "England beat Tunisia in World Cup opener", "date": "2018-06-19", "source": "Sports Wire",
+     "text": "England beat Tunisia 2-1 in Volgograd on Monday. Tunisia won a penalty kick in the 33rd minute. "
+             "Ferjani Sassi scored from the penalty spot, equalising for the African side. "
+             "In injury time, English captain Harry Kane scored a second goal as England won a corner kick."},
+    {"id": "lab", "title": "Lab reports breakthrough", "date": "2020-02-02", "source": "Science Desk",
+     "text": "Researchers at the Halden institute said the new battery lasts twice as long. "
+             "It was tested for eleven months in freezing conditions. "
+             "They said mass production could start next year."},
+]
+
+
+@pytest.fixture(scope="module")
+def sports_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return assistant_over(ARTICLES, tmp_path_factory.mktemp("sports"))
+
+
+def test_who_question_quotes_the_sentence_with_the_name(sports_assistant: Assistant) -> None:
+    answer = sports_assistant.ask("Who scored from the penalty spot for the African side?")
+    assert not answer.abstained and "Ferjani Sassi" in answer.citations[0].quote
+    citation = answer.citations[0]
+    article = sports_assistant.collection.store.article(citation.article_id)
+    assert article is not None and citation.answer_start is not None and citation.answer_end is not None
+    assert article.text[citation.answer_start : citation.answer_end] == "Ferjani Sassi"
+
+
+def test_an_answer_never_opens_with_a_fragment(sports_assistant: Assistant) -> None:
+    answer = sports_assistant.ask("How long was the battery tested in freezing conditions?")
+    assert not answer.abstained and "eleven months" in answer.text
+    first = answer.citations[0].quote
+    assert first.startswith("Researchers at the Halden institute"), first
+
+
+def test_a_number_question_abstains_when_no_number_is_given(sports_assistant: Assistant) -> None:
+    answer = sports_assistant.ask("How much did the new battery cost to develop?")
+    assert answer.abstained
