@@ -1,7 +1,11 @@
-"""`ask` latency on the demo index and on a ~30k-chunk index, with reranking, on this machine.
+"""`ask` latency on the demo index, the newsdev index and a ~30k-chunk index, with reranking, on this machine.
 
-    python benchmarks/latency.py                # demo index + 30k-chunk index
+    python benchmarks/latency.py                # demo, newsdev and 30k-chunk indexes
     python benchmarks/latency.py --chunks 10000
+    python benchmarks/latency.py --chunks 0     # no large index
+
+The newsdev index is `../shared/eval/data/newsdev` ingested for real; its 180 questions are asked with
+their own dates as the as-of date ("this week" questions read their date window).
 
 The demo index is `seeds/` ingested for real. The large index is the demo articles copied until the
 collection holds about --chunks chunks; each copy gets a distinct first sentence and *reuses the
@@ -27,15 +31,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "benchmarks" / "data" / "demo_questions.jsonl"
+NEWSDEV = ROOT.parent / "shared" / "eval" / "data" / "newsdev"
 
 
-def timed_asks(assistant, questions: list[str], rounds: int = 3) -> list[float]:
-    """Milliseconds per `ask`, rounds after the first."""
+def timed_asks(assistant, questions: list[tuple[str, str | None]], rounds: int = 3) -> list[float]:
+    """Milliseconds per `ask` of each ``(question, as-of date)``, rounds after the first."""
     latencies = []
     for round_number in range(rounds):
-        for question in questions:
+        for question, as_of in questions:
             started = time.perf_counter()
-            assistant.ask(question)
+            assistant.ask(question, as_of=as_of)
             if round_number:
                 latencies.append((time.perf_counter() - started) * 1000)
     return latencies
@@ -79,13 +84,25 @@ def main() -> None:
     from qa.config import Config
     from qa.ingest import Ingestor
 
-    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
     work = Path(tempfile.mkdtemp(prefix="qa-latency-"))
+    lines = [f"# ask latency — {platform.machine()} {platform.processor()}, {os.cpu_count()} cores, "
+             f"python {platform.python_version()}"]
+    if NEWSDEV.is_dir():
+        news = Assistant(Config.load(env={}, data_dir=work / "newsdev"))
+        Ingestor(news.collection).ingest([NEWSDEV / "corpus.jsonl"])
+        asked = [(q["question"], q.get("date")) for q in map(json.loads, (NEWSDEV / "questions.jsonl").open())]
+        ms = timed_asks(news, asked, rounds=2)
+        stats = news.collection.stats()
+        lines.append(f"newsdev index: {stats.articles} articles, {stats.chunks} chunks — {len(ms)} asks: "
+                     f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms")
+        print(lines[-1], flush=True)
+        news.collection.close()
+    questions = [(json.loads(line)["question"], None) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     assistant = Assistant(Config.load(env={}, data_dir=work / "data"))
     Ingestor(assistant.collection).ingest([ROOT / "seeds"])
-    lines = [f"# ask latency — {platform.machine()} {platform.processor()}, {os.cpu_count()} cores, "
-             f"python {platform.python_version()}, reranker {assistant.config.reranker_model}"]
     for label in ("demo index", "large index"):
+        if label == "large index" and args.chunks <= 0:
+            break
         if label == "large index":
             grow(assistant.collection, args.chunks)
         stats = assistant.collection.stats()

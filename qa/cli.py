@@ -146,7 +146,9 @@ def search(ctx: _Context, query: str, k: int, source: tuple[str, ...], since: st
 @main.command()
 @click.argument("question")
 @_with_filters
-@click.option("--as-of", help="The question's date (YYYY-MM-DD), for 'this week' style questions.")
+@click.option("--as-of", callback=lambda _ctx, _param, value: _as_of(value),
+              help="The question's date (YYYY-MM-DD; default today): later articles are left out, and "
+                   "'this week' style questions count back from it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_obj
 def ask(ctx: _Context, question: str, source: tuple[str, ...], since: str | None, until: str | None,
@@ -177,6 +179,18 @@ def ask(ctx: _Context, question: str, source: tuple[str, ...], since: str | None
             click.echo(f"  - {p.title} ({p.date or 'undated'}): {textwrap.shorten(p.text, 140)}")
 
 
+def _as_of(value: str | None) -> str:
+    """``--as-of`` checked (a real YYYY-MM-DD date), today when not given."""
+    import datetime
+
+    if value is None:
+        return datetime.date.today().isoformat()
+    try:
+        return datetime.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2022-06-16 (YYYY-MM-DD)") from None
+
+
 def answer_json(answer) -> dict:
     """The JSON shape of an answer for ``qa ask --json``."""
     return {
@@ -185,7 +199,7 @@ def answer_json(answer) -> dict:
         "sources": [{"n": c.n, "title": c.title, "date": c.date, "source": c.source, "url": c.url}
                     for c in answer.citations],
         "related": [asdict(p) for p in answer.related], "notes": answer.notes,
-        "search_query": answer.search_query, "timings_ms": answer.timings_ms,
+        "search_query": answer.search_query, "timings_ms": answer.timings_ms, "confidence": answer.confidence,
     }
 
 

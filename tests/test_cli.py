@@ -39,6 +39,12 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert {"n", "doc_id", "chunk_id", "quote", "title", "date", "source", "url"} <= citation.keys()
     assert citation["doc_id"] == "bakery" and answer["sources"][0]["n"] == 1
 
+    # The bakery article is dated 2024-05-02: asked as of the day before, it cannot answer.
+    code, out = _qa(data, "ask", "Which bread did the judges praise?", "--as-of", "2024-05-01", "--json")
+    assert code == 0 and all(c["doc_id"] != "bakery" for c in json.loads(out)["citations"])
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "ask", "Which bread?", "--as-of", "2024-02-30"])
+    assert result.exit_code == 2 and "not a date like" in result.output
+
     code, out = _qa(data, "ask", "Which bread did the judges praise?")
     assert code == 0 and "[1]" in out and "Village bakery wins national bread prize" in out
 
