@@ -105,8 +105,6 @@ _SCALE = re.compile(r"\s?(million|billion|trillion|bn|m|thousand|per ?cent|perce
                     re.I)
 _SPAN_KINDS = {Expected.NUMBER: _NUMBER_TOKEN, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
                Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR}
-_REQUIRED = {Expected.NUMBER: _HAS_NUMBER, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
-             Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR, Expected.TIME: _HAS_TIME}
 
 
 @dataclass(frozen=True)
@@ -127,13 +125,14 @@ def expected(question: str) -> Expected:
     return Expected.ANY
 
 
-def answer_span(question: str, sentence: str) -> Span | None:
+def answer_span(question: str, sentence: str, kind: Expected | None = None) -> Span | None:
     """The first place in ``sentence`` that gives what ``question`` asks for and the question does not hold.
 
     None when the sentence gives no such thing; for questions of no particular kind, the span of the
-    whole sentence (it may answer; the cross-encoder's score decides).
+    whole sentence (it may answer; the cross-encoder's score decides). ``kind`` is ``expected(question)``,
+    for callers that check many sentences against one question.
     """
-    kind = expected(question)
+    kind = kind or expected(question)
     if kind is Expected.ANY or kind is Expected.TIME:
         return Span(0, len(sentence)) if kind is Expected.ANY or _HAS_TIME.search(sentence) else None
     asked = set(_WORD.findall(question.lower()))

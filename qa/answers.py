@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.answer_type import answer_span, expected, states_what_is_asked, year_conflict
+from qa.answer_type import Expected, answer_span, expected, year_conflict
 from qa.evidence import Evidence
 from qa.sentences import split_sentences
 from qa.timeframe import DateWindow
@@ -21,9 +21,10 @@ _LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(but|and|or|so|yet|however|a
                          r"he|she|his|her|him|such|both|there)\b)")
 
 
-def fits(question: str, evidence: Evidence) -> bool:
-    """True when ``evidence`` gives the kind of answer ``question`` asks for, from an article of a fitting year."""
-    return (states_what_is_asked(question, evidence.text)
+def fits(question: str, evidence: Evidence, kind: Expected | None = None) -> bool:
+    """True when ``evidence`` gives the kind of answer ``question`` asks for (``kind``: ``expected(question)``),
+    from an article of a fitting year."""
+    return (answer_span(question, evidence.text, kind) is not None
             and not year_conflict(question, evidence.text, evidence.passage.date))
 
 
@@ -71,7 +72,8 @@ class ExtractiveAnswerer:
         a date) and comes from an article of a fitting year may be quoted; if the best such evidence
         scores below the threshold, the articles don't say.
         """
-        fitting = [e for e in evidence if fits(question, e)]
+        kind = expected(question)
+        fitting = [e for e in evidence if fits(question, e, kind)]
         confidence = fitting[0].score if fitting else None
         if confidence is None or confidence < self.threshold:
             notes = [f"No article of {window.label} answers this."] if window is not None else []
@@ -80,7 +82,7 @@ class ExtractiveAnswerer:
         builder = CitationBuilder()
         parts = []
         for quote in _quotes(self._choose(fitting)):
-            answer = _answer_span(question, quote)
+            answer = _answer_span(question, quote, kind)
             parts.append(f"{quote.text} [{builder.cite(quote.passage, quote.start, quote.end, quote.text, answer)}]")
         notes = []
         if window is not None:
@@ -142,12 +144,12 @@ def _leaned_on(sentence: _Sentence) -> _Sentence | None:
     return _Sentence(passage, passage.start + earlier[-1].start, passage.start + earlier[-1].end)
 
 
-def _answer_span(question: str, quote: _Sentence) -> tuple[int, int] | None:
+def _answer_span(question: str, quote: _Sentence, kind: Expected) -> tuple[int, int] | None:
     """Article offsets of what answers ``question`` inside ``quote``, when the question asks for something
     particular (a name, a number, a date) and the quote states it."""
-    if expected(question).value in ("any", "time"):
+    if kind in (Expected.ANY, Expected.TIME):
         return None
-    span = answer_span(question, quote.text)
+    span = answer_span(question, quote.text, kind)
     return (quote.start + span.start, quote.start + span.end) if span is not None else None
 
 

@@ -183,12 +183,14 @@ def _as_of(value: str | None) -> str:
     """``--as-of`` checked (a real YYYY-MM-DD date), today when not given."""
     import datetime
 
+    from qa.timeframe import parse_date
+
     if value is None:
         return datetime.date.today().isoformat()
-    try:
-        return datetime.date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2022-06-16 (YYYY-MM-DD)") from None
+    day = parse_date(value)
+    if day is None:
+        raise click.BadParameter(f"{value!r} is not a date like 2022-06-16 (YYYY-MM-DD)")
+    return day.isoformat()
 
 
 def answer_json(answer) -> dict:

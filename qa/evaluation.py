@@ -34,7 +34,6 @@ class Question:
     doc_ids: list[str] = field(default_factory=list)
     date: str | None = None
     follows: str | None = None
-    kind: str | None = None
     evidence: list[tuple[int, int]] = field(default_factory=list)  # marked answering sentences (offsets)
 
     @property
@@ -53,7 +52,7 @@ def load_questions(path: Path, split: str = "all") -> list[Question]:
             raw = json.loads(line)
             q = Question(str(raw["id"]), str(raw["question"]), [str(a) for a in raw.get("answers") or []],
                          [str(d) for d in raw.get("doc_ids") or []], raw.get("date"), raw.get("follows"),
-                         raw.get("kind"), [(int(a), int(b)) for a, b in raw.get("evidence_offsets") or []])
+                         [(int(a), int(b)) for a, b in raw.get("evidence_offsets") or []])
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{path} line {number}: not a question record ({error})") from error
         if split == "all" or in_split(q.id, split):

@@ -9,9 +9,10 @@ from datetime import date
 
 import numpy as np
 
+from embeddings import VectorIndex
 from qa.collection import Collection
 from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences
-from qa.keyword_index import terms
+from qa.keyword_index import KeywordIndex, terms
 from qa.timeframe import DateWindow, parse_date, window_for
 from qa.types import Passage, SearchFilters
 
@@ -73,10 +74,15 @@ class Retriever:
         day = parse_date(as_of)
         window = window_for(query, day) if day is not None else None
         filters = self._up_to(filters, day)
-        fused = self._fused(query, filters)
+        vectors, keywords = self.collection.snapshot()
+        if not query.strip() or not len(vectors):
+            return Retrieval([], window=window)
+        query_vector = self.collection.encoder.encode_query(query)
+        fused = self._fused(query, query_vector, (vectors, keywords), filters)
         if window is not None:
-            inside = self._fused(query, _within(filters, window))[:WINDOW_CANDIDATES]
-            fused = inside + [hit for hit in fused if hit[0] not in {vid for vid, _ in inside}]
+            inside = self._fused(query, query_vector, (vectors, keywords), _within(filters, window))
+            inside_ids = {vid for vid, _ in inside[:WINDOW_CANDIDATES]}
+            fused = inside[:WINDOW_CANDIDATES] + [hit for hit in fused if hit[0] not in inside_ids]
         pool = self.collection.store.passages(fused[: max(self.candidates, k)])
         pool.sort(key=lambda p: (window is None or not window.contains(p.date), -round(p.score, 6),
                                  _days_apart(p.date, day)))
@@ -84,7 +90,7 @@ class Retriever:
         if not rerank or self.scorer is None or not pool:
             return Retrieval(pool[:k], window=window)
         head = pool[: self.rerank_candidates]
-        weights = self.collection.keywords.idf(terms([query])[0])
+        weights = keywords.idf(terms([query])[0])
         evidence = _timed(score_sentences(self.scorer, query, head, weights, self.sentence_budget), window, day)
         reranked = rerank_by_evidence(pool, evidence)
         return Retrieval(reranked[:k], evidence, window)
@@ -96,18 +102,16 @@ class Retriever:
             return filters
         return replace(filters or SearchFilters(), as_of=day.isoformat())
 
-    def _fused(self, query: str, filters: SearchFilters | None) -> list[tuple[int, float]]:
-        if not query.strip():
-            return []
-        vectors, keywords = self.collection.snapshot()
-        if not len(vectors):
-            return []
+    def _fused(self, query: str, query_vector: np.ndarray, indexes: tuple[VectorIndex, KeywordIndex],
+               filters: SearchFilters | None) -> list[tuple[int, float]]:
+        """Dense and BM25 candidates among the articles that pass ``filters``, fused."""
+        vectors, keywords = indexes
         allowed = None
         if filters is not None and filters.active:
             allowed = np.array(self.collection.store.filtered_vector_ids(filters), dtype=np.int64)
             if not len(allowed):
                 return []
-        dense = vectors.search(self.collection.encoder.encode_query(query), self.candidates, allowed)
+        dense = vectors.search(query_vector, self.candidates, allowed)
         sparse = keywords.search(query, self.candidates, allowed)
         return reciprocal_rank_fusion(dense, sparse)
 
