@@ -191,21 +191,21 @@ def summarize(rows: list[tuple[Question, dict, list[set[str]]]]) -> Summary:
         summary.token_f1 = float(np.mean(
             [0.0 if r["abstained"] else max(token_f1(t, a) for a in q.answers)
              for (q, r, _), t in zip(answerable, texts)]))
-        answered = [(q, r) for q, r, _ in answerable if not r["abstained"]]
+        answered = [(q, r, arts) for q, r, arts in answerable if not r["abstained"]]
         summary.answered_answerable = len(answered)
-        gold = [any(c["doc_id"] in q.doc_ids and contains(c["quote"], q.answers) for c in r["citations"])
-                for q, r in answered]
+        gold = [any(_cites_gold(q, c, arts) and contains(c["quote"], q.answers) for c in r["citations"])
+                for q, r, arts in answered]
         summary.citation_correct = float(np.mean(gold)) if answered else 0.0
         summary.gold_citation = sum(gold) / len(answerable)
         summary.abstained_answerable = 1 - len(answered) / len(answerable)
         dated = [rank for (q, _, _), rank in zip(answerable, ranks) if q.date]
         summary.this_week = len(dated)
         summary.this_week_hit_at_1 = float(np.mean([rank == 1 for rank in dated])) if dated else 0.0
-        marked = [(q, r) for q, r, _ in answerable if q.evidence]
+        marked = [(q, r, arts) for q, r, arts in answerable if q.evidence]
         summary.marked = len(marked)
         summary.quote_overlaps_marked = float(np.mean(
-            [any(c["doc_id"] in q.doc_ids and any(c["start"] < end and start < c["end"] for start, end in q.evidence)
-                 for c in r["citations"]) for q, r in marked])) if marked else 0.0
+            [any(_cites_gold(q, c, arts) and any(c["start"] < end and start < c["end"] for start, end in q.evidence)
+                 for c in r["citations"]) for q, r, arts in marked])) if marked else 0.0
     summary.cited_after_question = sum(1 for q, r, _ in rows for c in r["citations"]
                                        if q.date and c.get("date") and c["date"] > q.date)
     if unanswerable:
@@ -215,6 +215,12 @@ def summarize(rows: list[tuple[Question, dict, list[set[str]]]]) -> Summary:
         summary.latency_p50_ms = float(np.percentile(latencies, 50))
         summary.latency_p95_ms = float(np.percentile(latencies, 95))
     return summary
+
+
+def _cites_gold(question: Question, citation: dict, articles: list[set[str]]) -> bool:
+    """True if ``citation`` is of a gold article, named by id or by file stem (its names in ``articles``)."""
+    names = next((names for names in articles if citation["doc_id"] in names), {citation["doc_id"]})
+    return bool(names & set(question.doc_ids))
 
 
 def article_ranking(answer: Answer, stems: dict[str, str]) -> list[set[str]]:

@@ -83,3 +83,17 @@ def test_eval_writes_the_common_shape(tmp_path: Path) -> None:
 def test_python_dash_m_qa_works() -> None:
     done = subprocess.run([sys.executable, "-m", "qa", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0 and "ingest" in done.stdout and "ask" in done.stdout
+
+
+def test_eval_scores_gold_named_by_file_stem() -> None:
+    from qa.evaluation import Question, summarize
+
+    question = Question("q1", "Who hosted the president?", ["Sanae Takaichi"], ["seed-article"], "2026-02-01",
+                        evidence=[(10, 40)])
+    record = {"answer": "Sanae Takaichi hosted him [1]", "abstained": False, "latency_ms": 1.0,
+              "citations": [{"doc_id": "7ca1", "quote": "Sanae Takaichi hosted him", "date": "2026-01-30",
+                             "start": 0, "end": 25}]}
+    summary = summarize([(question, record, [{"7ca1", "seed-article"}])])  # the article's id and its file stem
+    assert summary.hit_at[1] == 1.0 and summary.citation_correct == 1.0 and summary.gold_citation == 1.0
+    assert summary.quote_overlaps_marked == 1.0 and summary.this_week_hit_at_1 == 1.0
+    assert summary.cited_after_question == 0
