@@ -27,7 +27,7 @@ class Config:
     commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
     reranker_model: str = DEFAULT_RERANKER_MODEL  # "none" turns reranking off
     rerank_candidates: int = 20  # passages whose sentences may be read by the cross-encoder
-    sentence_budget: int = 24  # ... at most this many of their sentences, picked by a cheap first stage
+    sentence_budget: int = 16  # ... at most this many of their sentences, picked by a cheap first stage
     top_k: int = 10
     abstain_threshold: float = -3.0  # cross-encoder logit; calibrated on the newsdev and quail_news dev halves
     answer_max_sentences: int = 3

@@ -55,7 +55,7 @@ class Retriever:
 
     def __init__(self, collection: Collection, scorer: SentenceScorer | None = None,
                  candidates: int = 50, rerank_candidates: int = 20, per_article: int = 2,
-                 sentence_budget: int = 24) -> None:
+                 sentence_budget: int = 16) -> None:
         self.collection = collection
         self.scorer = scorer
         self.candidates = candidates
