@@ -31,8 +31,8 @@ from qa.ingest import Ingestor, IngestProgress
 from qa.ui import asset, render
 from qa.ui.auth import login_app_kwargs, parse_auth
 from qa.ui.chat import ChatTurn, ask_stream, parse_as_of, parse_filters, refuse
-from qa.ui.files import UploadError, save_uploads, shorten_paths, upload_dir, write_pasted
-from qa.ui.startup import Startup, build_demo_index
+from qa.ui.files import UploadError, discard_cached, save_uploads, shorten_paths, upload_dir, write_pasted
+from qa.ui.startup import Startup, build_demo_index, resume_uploads
 
 log = logging.getLogger("qa.app")
 
@@ -94,16 +94,32 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
 
     def ingest(paths: list[Path], progress: gr.Progress) -> Any:
         def step(p: IngestProgress) -> None:
-            progress((p.files_done, p.files_total), desc=f"Reading and embedding ({p.chunks_embedded} passages)",
-                     unit="files")
+            if p.waiting:
+                progress(0, desc=p.waiting[0].upper() + p.waiting[1:])
+            elif p.chunks_pending:
+                done = p.chunks_embedded
+                progress((done, done + p.chunks_pending), desc="Embedding passages", unit="passages")
+            else:
+                progress((p.files_done, p.files_total), desc=f"Reading files ({p.chunks_embedded} passages embedded)",
+                         unit="files")
 
         progress(0, desc="Reading files…")
-        return Ingestor(collection).ingest(paths, progress=step)
+        try:
+            # Small embedding slices: questions asked meanwhile wait for one slice, not for the whole upload.
+            return Ingestor(collection, embed_batch_chunks=32).ingest(paths, progress=step)
+        finally:
+            indexed = set(collection.store.file_paths())
+            for path in paths:  # unreadable files were reported; they are not kept either
+                if str(path.resolve()) not in indexed:
+                    path.unlink(missing_ok=True)
 
     def add_files(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 (gradio's idiom)
         folder = upload_dir(config.data_dir)
         try:
-            accepted = save_uploads(files or [], folder, config.max_upload_mb, config.max_upload_files)
+            try:
+                accepted = save_uploads(files or [], folder, config.max_upload_mb, config.max_upload_files)
+            finally:
+                discard_cached(files or [], gradio_upload_folder())  # stored under the data dir only
             report = ingest(accepted.paths, progress) if accepted.paths else None
         except UploadError as error:
             return (render.notice(str(error), "error"), *library_view(), gr.skip())
@@ -218,6 +234,13 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
     return demo
 
 
+def gradio_upload_folder() -> str:
+    """Where Gradio puts uploads before a handler sees them (GRADIO_TEMP_DIR or the system temp folder)."""
+    from gradio.utils import get_upload_folder
+
+    return get_upload_folder()
+
+
 def _today() -> str:
     """Today's date (the as-of field's value at each page load, so a long-running server never goes stale)."""
     return date.today().isoformat()
@@ -290,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         except Exception as error:
             log.exception("building the demo index failed")
             startup.done(f"building the demo index failed: {error}")
+    resume_uploads(assistant, upload_dir(config.data_dir))
     threading.Thread(target=lambda: assistant.reranker, name="warm-reranker", daemon=True).start()
     demo.block_thread()
 

@@ -47,7 +47,8 @@ class Reranker:
     time waiting for the other half; two texts on two cores keep both busy.
     """
 
-    def __init__(self, folder: Path, name: str, max_length: int = 320, workers: int | None = None) -> None:
+    def __init__(self, folder: Path, name: str, max_length: int = 320, workers: int | None = None,
+                 max_query_tokens: int = 64) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -65,6 +66,12 @@ class Reranker:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
+        # A query longer than max_length would leave the text no room ("only_second" then raises), so the
+        # query is clipped first, to its first word pieces: a question's point comes early.
+        self.max_query_tokens = max_query_tokens
+        self._query_tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._query_tokenizer.no_truncation()
+        self._query_tokenizer.no_padding()
         self._tokenizer.no_padding()  # tokenizer.json pads to 512; each text runs at its own length
         self._tokenizer_lock = threading.Lock()
         # The pool's queue is first come, first served; a call enqueues all its texts at once (under the
@@ -74,10 +81,11 @@ class Reranker:
         log.info("loaded reranker %s from %s (%d workers)", name, folder, self.workers)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """One relevance logit per text, in input order."""
+        """One relevance logit per text, in input order; a long query is scored by its first word pieces."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
         with self._tokenizer_lock:
+            query = self.clip_query(query)
             encodings = self._tokenizer.encode_batch([(query, text) for text in texts])
         # Longest first, so that the workers finish together rather than one waiting on a long last text.
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
@@ -87,6 +95,13 @@ class Reranker:
         for i, run in zip(order, runs):
             scores[i] = run.result()
         return scores
+
+    def clip_query(self, query: str) -> str:
+        """``query`` cut after its first ``max_query_tokens`` word pieces (unchanged when shorter)."""
+        pieces = self._query_tokenizer.encode(query, add_special_tokens=False)
+        if len(pieces.ids) <= self.max_query_tokens:
+            return query
+        return query[: pieces.offsets[self.max_query_tokens - 1][1]]
 
     def _logit(self, encoding: Encoding) -> float:
         feed = {"input_ids": [encoding.ids], "attention_mask": [encoding.attention_mask],

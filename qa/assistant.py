@@ -18,12 +18,12 @@ from qa.config import Config
 from qa.evidence import SentenceScorer
 from qa.followup import Turn, rewrite
 from qa.llm import LLMAnswerer, LLMError, client_from_config
+from qa.questions import bound_question
 from qa.retrieval import Retriever
 from qa.types import Answer, SearchFilters
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
 # Without a cross-encoder, sentences are scored by embedding cosine, on another scale.
 COSINE_THRESHOLD = 0.35
 
@@ -99,15 +99,13 @@ class Assistant:
                as_of: str | None = None, use_llm: bool | None = None) -> Iterator[Event]:
         """Like :meth:`ask`, yielding status lines and answer text as they become available."""
         started = time.perf_counter()
-        question = " ".join(question.split())
+        bounded = bound_question(question)
+        question = bounded.text
         if not question or not any(ch.isalnum() for ch in question):
             yield Event("answer", answer=Answer(question=question, text="Please ask a question in words.",
                                                 abstained=True))
             return
-        notes = []
-        if len(question) > MAX_QUESTION_CHARS:
-            question = question[:MAX_QUESTION_CHARS]
-            notes.append(f"Only the first {MAX_QUESTION_CHARS} characters of the question were used.")
+        notes = [bounded.note] if bounded.note else []
         self.collection.refresh()
         query = rewrite(question, history)
         yield Event("status", "Searching the articles…")

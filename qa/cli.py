@@ -15,6 +15,7 @@ import click
 from qa.config import Config
 
 _LISTED = 25  # per outcome in the ingest report; failures are always listed in full
+_PASSAGE_CHARS = 1200  # a normal passage is ~800 characters; a run-on one is shortened in `qa search`
 
 
 class _Context:
@@ -44,6 +45,15 @@ def main(ctx: click.Context, data_dir: Path | None, embedding_model: str | None,
     ctx.obj = _Context(config)
 
 
+_wait_option = click.option(
+    "--wait/--no-wait", default=True, show_default=True,
+    help="If another process is writing to the data dir, wait for it (saying so), or stop at once.")
+
+
+def _say_waiting(message: str) -> None:
+    click.secho(message[0].upper() + message[1:], fg="yellow", err=True)
+
+
 def _fail(error: Exception) -> None:
     click.secho(f"error: {error}", fg="red", err=True)
     sys.exit(1)
@@ -62,23 +72,35 @@ def _collection(ctx: _Context):
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Also remove articles whose files under PATHS are gone.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Also follow symlinks that lead outside PATHS (by default they are skipped and listed).")
+@_wait_option
 @click.pass_obj
-def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool) -> None:
+def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool, follow_symlinks: bool, wait: bool) -> None:
     """Add or update articles from files and folders (.txt .md .html .json .jsonl .pdf)."""
     from tqdm import tqdm
 
+    from qa.collection import CollectionBusy
     from qa.ingest import Ingestor, IngestProgress
 
     collection = _collection(ctx)
     bar = tqdm(total=0, unit="file", desc="Ingesting", disable=None, file=sys.stderr)
 
     def progress(p: IngestProgress) -> None:
+        if p.waiting:
+            _say_waiting(p.waiting)
+            return
         bar.total = p.files_total
         rate = p.chunks_embedded / p.seconds if p.seconds else 0.0
         bar.set_postfix_str(f"{p.chunks_embedded} chunks, {rate:.0f} chunks/s")
         bar.update(p.files_done - bar.n)
 
-    report = Ingestor(collection).ingest(paths, prune=prune, progress=progress)
+    try:
+        report = Ingestor(collection, follow_symlinks=follow_symlinks, wait=wait).ingest(
+            paths, prune=prune, progress=progress)
+    except CollectionBusy as error:
+        bar.close()
+        _fail(error)
     bar.close()
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed),
                          ("duplicate", report.duplicates)):
@@ -86,6 +108,8 @@ def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool) -> None:
             click.echo(f"  {label:9} {item}")
         if len(items) > _LISTED:
             click.echo(f"  {label:9} … and {len(items) - _LISTED} more")
+    for item in report.truncated:
+        click.secho(f"  partly    {item}", fg="yellow")
     for path, reason in report.failed:
         click.secho(f"  failed    {path}: {reason}", fg="yellow")
     for path, reason in report.skipped:
@@ -118,13 +142,19 @@ def _with_filters(command):
 @_with_filters
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
 @click.option("--no-rerank", is_flag=True, help="Fused dense + BM25 order only.")
+@click.option("--full", is_flag=True, help="Print whole passages (by default long ones are shortened).")
 @click.pass_obj
 def search(ctx: _Context, query: str, k: int, source: tuple[str, ...], since: str | None, until: str | None,
-           as_json: bool, no_rerank: bool) -> None:
+           as_json: bool, no_rerank: bool, full: bool) -> None:
     """Show the passages that best match QUERY."""
     from embeddings import load_reranker
+    from qa.questions import bound_question
     from qa.retrieval import Retriever
 
+    bounded = bound_question(query)
+    query = bounded.text
+    if bounded.note:
+        click.secho(f"note: {bounded.note}", fg="yellow", err=True)
     collection = _collection(ctx)
     reranker = None if no_rerank else load_reranker(ctx.config.reranker_model)
     retriever = Retriever(collection, reranker.score if reranker else None,
@@ -140,7 +170,17 @@ def search(ctx: _Context, query: str, k: int, source: tuple[str, ...], since: st
     for rank, p in enumerate(hits, 1):
         click.secho(f"{rank:>2}. [{p.score:.3f}] {p.title}", bold=True)
         click.echo(f"    {p.date or 'undated'} · {p.source or 'unknown source'} · {p.chunk_id}")
-        click.echo(textwrap.indent(textwrap.fill(p.text, 96), "    ") + "\n")
+        text = p.text if full else _shortened(p.text)
+        click.echo(textwrap.indent(textwrap.fill(text, 96, break_long_words=True), "    ") + "\n")
+
+
+def _shortened(text: str, limit: int = _PASSAGE_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters at a word boundary, marked with how much was left out."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut
+    return f"{cut} … [{len(text) - len(cut):,} more characters; --full shows all]"
 
 
 @main.command()
@@ -224,12 +264,17 @@ def stats(ctx: _Context) -> None:
 
 @main.command()
 @click.argument("target")
+@_wait_option
 @click.pass_obj
-def remove(ctx: _Context, target: str) -> None:
+def remove(ctx: _Context, target: str, wait: bool) -> None:
     """Remove an article by id, or every article from a file or folder."""
+    from qa.collection import CollectionBusy
     from qa.ingest import Ingestor
 
-    titles = Ingestor(_collection(ctx)).remove(target)
+    try:
+        titles = Ingestor(_collection(ctx), wait=wait).remove(target, on_wait=_say_waiting)
+    except CollectionBusy as error:
+        _fail(error)
     if not titles:
         _fail(ValueError(f"no article with id or path {target!r}"))
     for title in titles:
@@ -293,8 +338,9 @@ def evaluate(ctx: _Context, corpus: Path, questions: Path, out: Path, split: str
 
 
 @main.command()
+@_wait_option
 @click.pass_obj
-def rebuild(ctx: _Context) -> None:
+def rebuild(ctx: _Context, wait: bool) -> None:
     """Re-embed every stored article into fresh indexes (after damage, or to change model or index type)."""
     from tqdm import tqdm
 
@@ -304,11 +350,14 @@ def rebuild(ctx: _Context) -> None:
     bar = tqdm(total=0, unit="chunk", desc="Re-embedding", disable=None, file=sys.stderr)
 
     def progress(p: IngestProgress) -> None:
+        if p.waiting:
+            _say_waiting(p.waiting)
+            return
         bar.total = max(bar.total or 0, p.chunks_embedded)
         bar.update(p.chunks_embedded - bar.n)
 
     try:
-        chunks = rebuild_collection(ctx.config, progress)
+        chunks = rebuild_collection(ctx.config, progress, wait=wait)
     except Exception as error:  # any failure leaves the old generation in force
         bar.close()
         _fail(error)

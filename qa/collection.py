@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 class CollectionError(RuntimeError):
     """The collection cannot be opened as configured (wrong model, damaged files, ...)."""
+
+
+class CollectionBusy(CollectionError):
+    """Another process is writing to the collection, and the caller chose not to wait."""
 
 
 @dataclass
@@ -144,16 +148,36 @@ class Collection:
 
     # --- writing ------------------------------------------------------------------------------
     @contextmanager
-    def writer(self) -> Iterator[None]:
-        """Holds the data dir's write lock, so two ingests never interleave their commits."""
-        with open(self.root / "write.lock", "w") as lock:
+    def writer(self, purpose: str = "a write", wait: bool = True,
+               on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Holds the data dir's write lock, so two ingests never interleave their commits.
+
+        The holder writes ``purpose`` and its pid into the lock file, so that a second writer can say
+        what it waits for: to ``on_wait`` (and the log) when ``wait``, else in :class:`CollectionBusy`.
+        """
+        with open(self.root / "write.lock", "a+", encoding="utf-8") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                log.info("another process is writing to %s; waiting", self.root)
+                lock.seek(0)
+                holder = lock.read(200).strip() or "another process"
+                if not wait:
+                    raise CollectionBusy(f"{self.root} is busy: {holder} is writing to it. Try again when it "
+                                         "has finished (or let the command wait for it).") from None
+                message = f"waiting for {holder} to finish…"
+                log.warning("%s: %s", self.root, message)
+                if on_wait is not None:
+                    on_wait(message)
                 fcntl.flock(lock, fcntl.LOCK_EX)
-            self.refresh()
-            yield
+            lock.seek(0)
+            lock.truncate()
+            lock.write(f"{purpose} (process {os.getpid()})")
+            lock.flush()
+            try:
+                self.refresh()
+                yield
+            finally:
+                lock.truncate(0)
 
     def commit(self, change: Change, fresh: bool = False) -> None:
         """Applies ``change`` to all three stores atomically (call inside :meth:`writer`).

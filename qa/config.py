@@ -25,6 +25,7 @@ class Config:
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 25.0
     commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
+    max_chunks_per_article: int = 500  # ~60,000 words; the rest of a longer text is reported as not indexed
     reranker_model: str = DEFAULT_RERANKER_MODEL  # "none" turns reranking off
     rerank_candidates: int = 20  # passages whose sentences may be read by the cross-encoder
     sentence_budget: int = 16  # ... at most this many of their sentences, picked by a cheap first stage

@@ -31,14 +31,17 @@ class IngestReport:
     duplicates: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path or "path line N", reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    truncated: list[str] = field(default_factory=list)  # "title: what was left out", indexed in part
     chunks_embedded: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
         """One line: counts of every outcome."""
+        truncated = f", indexed in part {len(self.truncated)}" if self.truncated else ""
         return (f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
                 f"removed {len(self.removed)}, duplicate {len(self.duplicates)}, failed {len(self.failed)}, "
-                f"skipped {len(self.skipped)}; {self.chunks_embedded} chunks embedded in {self.seconds:.1f} s")
+                f"skipped {len(self.skipped)}{truncated}; {self.chunks_embedded} chunks embedded in "
+                f"{self.seconds:.1f} s")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class IngestProgress:
     files_total: int
     chunks_embedded: int
     seconds: float
+    chunks_pending: int = 0  # read, waiting to be embedded
+    waiting: str = ""  # set while waiting for another process's write to finish
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -58,16 +63,23 @@ class Ingestor:
     """Brings files into a :class:`Collection`, embedding only what is new or changed.
 
     New chunks pile up until ``commit_every_chunks`` and are then embedded in one length-sorted pass,
-    reporting progress every ``embed_batch_chunks``.
+    reporting progress every ``embed_batch_chunks`` (and letting waiting questions use the encoder). An
+    article longer than ``max_chunks_per_article`` chunks is indexed in part and reported. With ``wait``
+    False, a write already under way in another process raises :class:`~qa.collection.CollectionBusy`;
+    otherwise it is waited for, and reported through the progress callback.
     """
 
-    def __init__(self, collection: Collection, embed_batch_chunks: int = 256) -> None:
+    def __init__(self, collection: Collection, embed_batch_chunks: int = 256, follow_symlinks: bool = False,
+                 wait: bool = True) -> None:
         config = collection.config
         self.collection = collection
         self.chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
         self.max_file_bytes = config.max_file_bytes
         self.commit_every = config.commit_every_chunks
+        self.max_chunks = config.max_chunks_per_article
         self.embed_batch_chunks = embed_batch_chunks
+        self.follow_symlinks = follow_symlinks
+        self.wait = wait
 
     def ingest(self, paths: Iterable[Path], prune: bool = False,
                progress: ProgressCallback | None = None) -> IngestReport:
@@ -75,10 +87,10 @@ class Ingestor:
         paths = [Path(p) for p in paths]
         report = IngestReport()
         started = time.perf_counter()
-        found = discover(paths)
+        found = discover(paths, follow_symlinks=self.follow_symlinks)
         report.skipped.extend((str(p), reason) for p, reason in found.skipped)
         run = _Run(self, report, started, progress, len(found.files))
-        with self.collection.writer():
+        with self.collection.writer("an ingest", self.wait, run.report_waiting):
             if prune:  # first, so a moved file is re-added rather than called a duplicate of its old self
                 run.prune(paths)
             for done, path in enumerate(found.files, 1):
@@ -89,10 +101,12 @@ class Ingestor:
         log.info("ingest: %s", report.summary())
         return report
 
-    def remove(self, target: str) -> list[str]:
-        """Removes an article by id, or every article read from a file or folder; returns removed titles."""
+    def remove(self, target: str, on_wait: Callable[[str], None] | None = None) -> list[str]:
+        """Removes an article by id, or every article read from a file or folder; returns removed titles.
+
+        ``on_wait`` hears why, when the removal has to wait for another process's write."""
         store = self.collection.store
-        with self.collection.writer():
+        with self.collection.writer("a removal", self.wait, on_wait):
             article = store.article(target)
             if article is not None:
                 # Forget its file too, so ingesting that file again brings the article back.
@@ -106,7 +120,7 @@ class Ingestor:
         return titles
 
 
-def rebuild(config: Config, progress: ProgressCallback | None = None) -> int:
+def rebuild(config: Config, progress: ProgressCallback | None = None, wait: bool = True) -> int:
     """Re-chunks and re-embeds every stored article into fresh indexes; returns the number of chunks.
 
     Needs no source files, and may switch the embedding model or index type: the configured ones win.
@@ -114,10 +128,15 @@ def rebuild(config: Config, progress: ProgressCallback | None = None) -> int:
     collection = Collection(config, rebuilding=True)
     chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
     started = time.perf_counter()
+
+    def waiting(message: str) -> None:
+        if progress is not None:
+            progress(IngestProgress(0, 0, 0, time.perf_counter() - started, waiting=message))
+
     try:
-        with collection.writer():
+        with collection.writer("a rebuild", wait, waiting):
             stored = [s.article for s in collection.store.articles()]
-            chunked = [(article, chunker.chunk(article)) for article in stored]
+            chunked = [(article, chunker.chunk(article)[: config.max_chunks_per_article]) for article in stored]
             texts = [embedding_text(a.title, c) for a, chunks in chunked for c in chunks]
 
             def embedded(done: int) -> None:
@@ -152,12 +171,17 @@ class _Run:
         self.seen_text: dict[str, str] = {}  # text hash -> article id, for duplicates within this run
         self.files_done = 0
 
-    def report_progress(self, done: int) -> None:
-        """Tells the progress callback how far the run is (after each file and each embedded batch)."""
+    def report_progress(self, done: int, pending: int = 0) -> None:
+        """Tells the progress callback how far the run is (after each file and each embedded slice)."""
         self.files_done = done
         if self.progress is not None:
             self.progress(IngestProgress(done, self.total, self.report.chunks_embedded,
-                                         time.perf_counter() - self.started))
+                                         time.perf_counter() - self.started, pending))
+
+    def report_waiting(self, message: str) -> None:
+        """Tells the progress callback that the run waits for another process's write."""
+        if self.progress is not None:
+            self.progress(IngestProgress(0, self.total, 0, time.perf_counter() - self.started, waiting=message))
 
     def file(self, path: Path) -> None:
         """Handles one file: skip if unchanged, else diff its articles against the store."""
@@ -210,6 +234,13 @@ class _Run:
         else:
             self.report.added.append(article.title)
         chunks = self.ingestor.chunker.chunk(article)
+        if len(chunks) > self.ingestor.max_chunks:
+            kept = chunks[self.ingestor.max_chunks - 1].end
+            self.report.truncated.append(
+                f"{article.title}: only its first {kept:,} of {len(article.text):,} characters "
+                f"({self.ingestor.max_chunks} of {len(chunks)} passages) were indexed "
+                "(QA_MAX_CHUNKS_PER_ARTICLE sets the limit)")
+            chunks = chunks[: self.ingestor.max_chunks]
         self.pending.append((article, chunks))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.ingestor.commit_every:
@@ -238,8 +269,9 @@ class _Run:
 
             def embedded(done: int) -> None:
                 self.report.chunks_embedded = already + done
-                self.report_progress(self.files_done)
+                self.report_progress(self.files_done, len(texts) - done)
 
+            embedded(0)
             vectors = self.ingestor.collection.encoder.encode(texts, progress=embedded,
                                                               slice_size=self.ingestor.embed_batch_chunks)
             offset = 0

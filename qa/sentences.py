@@ -9,6 +9,9 @@ import nupunkt
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WORD = re.compile(r"\S+")
+# Text without spaces (a pasted blob, a long URL list, a non-spaced script) counts one word per this many
+# characters, so that caps in words also bound characters: no chunk or quote grows to megabytes.
+CHARS_PER_WORD = 12
 
 
 @dataclass(frozen=True)
@@ -21,8 +24,8 @@ class Sentence:
 
     @property
     def words(self) -> int:
-        """Number of whitespace-separated words."""
-        return len(self.text.split())
+        """Length in words: whitespace-separated words, or one per ``CHARS_PER_WORD`` characters if more."""
+        return max(len(self.text.split()), -(-len(self.text) // CHARS_PER_WORD))
 
 
 def split_sentences(text: str, max_words: int = 0) -> list[Sentence]:
@@ -49,12 +52,17 @@ def split_sentences(text: str, max_words: int = 0) -> list[Sentence]:
 
 
 def _cap(sentence: Sentence, max_words: int) -> list[Sentence]:
-    words = list(_WORD.finditer(sentence.text))
-    if max_words <= 0 or len(words) <= max_words:
+    """``sentence`` cut at word boundaries into pieces of at most ``max_words`` words (see
+    :attr:`Sentence.words`); a piece with too little space in it is cut by characters."""
+    if max_words <= 0 or sentence.words <= max_words:
         return [sentence]
+    max_chars = max_words * CHARS_PER_WORD
+    words = list(_WORD.finditer(sentence.text))
     pieces = []
     for i in range(0, len(words), max_words):
         group = words[i : i + max_words]
         start, end = group[0].start(), group[-1].end()
-        pieces.append(Sentence(sentence.start + start, sentence.start + end, sentence.text[start:end]))
+        for cut in range(start, end, max_chars):
+            stop = min(end, cut + max_chars)
+            pieces.append(Sentence(sentence.start + cut, sentence.start + stop, sentence.text[cut:stop]))
     return pieces

@@ -45,13 +45,35 @@ def _stat_error(exc: OSError) -> str:
     return f"cannot access: {exc.strerror or exc}"
 
 
-class _Walker:
-    """Collects files; remembers directories by (device, inode) so symlinks cannot loop."""
+def _inside(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
-    def __init__(self) -> None:
+
+class _Walker:
+    """Collects files; remembers directories by (device, inode) so symlinks cannot loop.
+
+    A symlink is followed only when its target lies inside one of ``roots`` (the real paths of the
+    files and folders being ingested), unless ``follow_symlinks``: otherwise anyone who can drop a link
+    into an ingested folder could make the operator's private files searchable.
+    """
+
+    def __init__(self, roots: list[str], follow_symlinks: bool) -> None:
         self.found: dict[str, Path] = {}  # resolved path -> path as discovered
         self.skipped: list[tuple[Path, str]] = []
         self.seen_dirs: set[tuple[int, int]] = set()
+        self.roots = roots
+        self.follow_symlinks = follow_symlinks
+
+    def leads_outside(self, link: Path) -> bool:
+        """True (and the link is listed as skipped) when ``link`` points outside the ingested paths."""
+        if self.follow_symlinks:
+            return False
+        target = os.path.realpath(link)
+        if _inside(target, self.roots):
+            return False
+        self.skipped.append((link, f"symlink to {target}, outside the paths being ingested "
+                                   "(not followed; --follow-symlinks allows it)"))
+        return True
 
     def add_file(self, path: Path) -> None:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -66,6 +88,8 @@ class _Walker:
 
     def add_path(self, path: Path) -> None:
         """Handles one top-level path; hidden names are honoured here because the user asked."""
+        if path.is_symlink() and self.leads_outside(path):
+            return
         try:
             st = path.stat()
         except OSError as exc:
@@ -111,6 +135,8 @@ class _Walker:
                     # Hidden entries (.git, .DS_Store) and licence notes shipped beside articles are never articles.
                     continue
                 child = folder / entry.name
+                if entry.is_symlink() and self.leads_outside(child):
+                    continue
                 try:
                     child_st = entry.stat(follow_symlinks=True)
                 except OSError as exc:
@@ -129,16 +155,20 @@ class _Walker:
             stack.extend(reversed(subfolders))
 
 
-def discover(paths: Iterable[Path | str]) -> Discovery:
-    """Expands files and folders (recursively, following symlinks safely) into supported files.
+def discover(paths: Iterable[Path | str], follow_symlinks: bool = False) -> Discovery:
+    """Expands files and folders (recursively) into supported files.
 
     ``files`` is sorted and deduplicated by resolved path; ``skipped`` lists (path, reason) for
-    unsupported types, missing paths, symlink loops, unreadable folders and the like. Hidden
-    files and folders found inside folders are ignored silently.
+    unsupported types, missing paths, symlink loops, symlinks leading outside ``paths`` (followed only
+    with ``follow_symlinks``), unreadable folders and the like. Hidden files and folders found inside
+    folders are ignored silently.
     """
-    walker = _Walker()
-    for raw in paths:
-        walker.add_path(Path(raw).expanduser())
+    given = [Path(raw).expanduser() for raw in paths]
+    # A link named on the command line (as a shell glob does) is no root: it must lead inside another one.
+    roots = [os.path.realpath(path) for path in given if not path.is_symlink()]
+    walker = _Walker(roots, follow_symlinks)
+    for path in given:
+        walker.add_path(path)
     files = sorted(walker.found.values())
     for path, reason in walker.skipped:
         log.info("skipped %s: %s", path, reason)

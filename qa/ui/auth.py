@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +69,63 @@ def login_app_kwargs(auth: list[tuple[str, str]] | None) -> dict[str, Any] | Non
     return {"middleware": [Middleware(LoginRequired)]}
 
 
+class LoginThrottle:
+    """Counts failed logins per key (a user name, a client address): after ``limit`` failures within
+    ``window_s`` seconds, that key must wait until fewer than ``limit`` lie in the window. A success
+    clears its keys. Thread-safe; remembers at most ``max_keys`` keys (the oldest are forgotten first)."""
+
+    def __init__(self, limit: int = 10, window_s: float = 300.0, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window_s, self.max_keys, self.clock = limit, window_s, max_keys, clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, keys: Iterable[str]) -> int:
+        """Seconds until a login for ``keys`` may be tried again (0: now)."""
+        now = self.clock()
+        with self._lock:
+            waits = [self._wait(key, now) for key in keys]
+        return max(waits, default=0)
+
+    def failed(self, keys: Iterable[str]) -> None:
+        """Records one failed login for each of ``keys``."""
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                times = self._failures.pop(key, None) or deque(maxlen=self.limit)
+                times.append(now)
+                self._failures[key] = times  # re-inserted: most recent last
+            while len(self._failures) > self.max_keys:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, keys: Iterable[str]) -> None:
+        """Forgets the failures of ``keys``."""
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+    def _wait(self, key: str, now: float) -> int:
+        times = self._failures.get(key)
+        if not times or len(times) < self.limit:
+            return 0
+        return max(0, math.ceil(times[0] + self.window_s - now))  # times[0]: the limit-th latest failure
+
+
+LOGIN_PATHS = frozenset({"/login", "/login/"})
+
+
 class LoginRequired:
     """ASGI middleware (``launch(app_kwargs={"middleware": ...})``): anonymous requests get a 401, except
-    the login page shell, which is served without the API description."""
+    the login page shell, which is served without the API description; logins are throttled."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, throttle: LoginThrottle | None = None) -> None:
         self.app = app
+        self.throttle = throttle or LoginThrottle()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket") or _logged_in(scope):
+        if scope["type"] == "http" and scope["path"] in LOGIN_PATHS and scope["method"] == "POST":
+            await self._login(scope, receive, send)
+        elif scope["type"] not in ("http", "websocket") or _logged_in(scope):
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
@@ -81,11 +134,67 @@ class LoginRequired:
         elif scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
         else:
-            body = json.dumps({"detail": {"error": "Not authenticated"}}).encode()
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, 401, {"detail": {"error": "Not authenticated"}})
+
+    async def _login(self, scope: dict, receive: Any, send: Any) -> None:
+        """Gradio's login route, refused with 429 while its user name or client address cools off."""
+        from starlette.requests import Request
+
+        body = await _read_body(receive)
+        try:
+            user = str((await Request(scope, _replay(body)).form()).get("username") or "").strip()
+        except Exception:  # an unparsable form: Gradio answers it; only the address is counted
+            user = ""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        keys = [f"client:{client}"] + ([f"user:{user.casefold()}"] if user else [])
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            await _send_json(send, 429, {"detail": f"Too many failed logins. Try again in {wait} seconds."},
+                             [(b"retry-after", str(wait).encode())])
+            return
+        status: list[int] = []
+
+        async def watched(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, _replay(body), watched)
+        if status and status[0] == 200:
+            self.throttle.succeeded(keys)
+        elif status and 400 <= status[0] < 500:
+            self.throttle.failed(keys)
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Any:
+    """An ASGI ``receive`` that hands over ``body`` once, then waits like a client that sent it all."""
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _send_json(send: Any, status: int, content: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    body = json.dumps(content).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _logged_in(scope: dict) -> bool:

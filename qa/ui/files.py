@@ -6,13 +6,15 @@ leading dot, no ``..``, a supported lowercase extension) ever reaches the file s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import secrets
 import shutil
+import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,8 @@ _DOTS = re.compile(r"\.{2,}")
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 MAX_STEM = 80
 MAX_TITLE = 300
+MAX_SHOWN = 120
+_INCOMING = ".incoming-"  # an upload being copied in; hidden, so never ingested half-written
 
 
 class UploadError(ValueError):
@@ -44,15 +48,26 @@ def upload_dir(data_dir: Path) -> Path:
     return folder
 
 
-def display_name(name: str) -> str:
-    """The last path component of a client-supplied name, for messages only (escaped by the renderer)."""
+def _basename(name: str) -> str:
     base = str(name).replace("\\", "/").rstrip("/").split("/")[-1]
-    return "".join(ch for ch in base if ch.isprintable())[:120] or "(unnamed)"
+    return "".join(ch for ch in base if ch.isprintable())
+
+
+def display_name(name: str) -> str:
+    """The last path component of a client-supplied name, for messages only (escaped by the renderer);
+    a long one is shortened in the middle, so that its extension still shows."""
+    base = _basename(name)
+    if len(base) > MAX_SHOWN:
+        stem, suffix = os.path.splitext(base)
+        suffix = suffix if len(suffix) <= 12 else ""
+        base = f"{stem[: MAX_SHOWN - len(suffix) - 1]}…{suffix}"
+    return base or "(unnamed)"
 
 
 def safe_filename(name: str, default_stem: str = "upload") -> str:
-    """A safe basename for a client-supplied ``name``: directories, ``..``, odd characters stripped."""
-    base = unicodedata.normalize("NFKC", display_name(name))
+    """A safe basename for a client-supplied ``name``: directories, ``..``, odd characters stripped; a long
+    name loses the end of its stem, never its extension."""
+    base = unicodedata.normalize("NFKC", _basename(name))
     stem, suffix = os.path.splitext(base)
     suffix = suffix.lower() if _SUFFIX.match(suffix.lower()) else ""
     stem = _DOTS.sub(".", _UNSAFE.sub("_", stem)).strip("._-")[:MAX_STEM].strip("._-")
@@ -95,13 +110,52 @@ def save_uploads(files: list[str | Path], folder: Path, max_mb: float, max_files
             accepted.rejected.append((shown, "invalid file name"))
             continue
         try:
-            shutil.copyfile(source, target)
+            _copy_in(source, target)
         except OSError as error:
             accepted.rejected.append((shown, f"could not be saved ({error.strerror or 'I/O error'})"))
             continue
         accepted.paths.append(target)
     return accepted
 
+
+def _copy_in(source: Path, target: Path) -> None:
+    """Copies ``source`` to ``target`` through a hidden temp file and a rename: a reader never sees half a
+    file, and a symlink planted at ``target`` is replaced, never written through."""
+    handle, temp = tempfile.mkstemp(prefix=_INCOMING, dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out, open(source, "rb") as data:
+            shutil.copyfileobj(data, out)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def discard_cached(paths: list[str | Path], cache_dir: str | Path) -> None:
+    """Deletes the web framework's temp copies of uploads (only those inside ``cache_dir``), once saved."""
+    cache = Path(cache_dir).resolve()
+    for raw in paths:
+        path = Path(raw).resolve()
+        if not path.is_relative_to(cache) or path == cache:
+            continue
+        path.unlink(missing_ok=True)
+        if path.parent != cache:
+            with contextlib.suppress(OSError):  # the per-upload folder goes when it holds nothing else
+                path.parent.rmdir()
+
+
+def unindexed(folder: Path, indexed_files: Collection[str]) -> list[Path]:
+    """Files in the uploads ``folder`` that no ingest has recorded (an ingest was interrupted, or they
+    could not be read); half-copied temp files found there are deleted."""
+    if not folder.is_dir():
+        return []
+    left = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(_INCOMING):
+            path.unlink(missing_ok=True)
+        elif path.is_file() and not path.is_symlink() and str(path.resolve()) not in indexed_files:
+            left.append(path)
+    return left
 
 def write_pasted(title: str, text: str, folder: Path, max_mb: float) -> Path:
     """Writes pasted article text as ``pasted-<time>-<slug>-<random>.txt``; UploadError when unusable."""

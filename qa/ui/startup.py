@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -9,6 +10,9 @@ from pathlib import Path
 
 from qa.assistant import Assistant
 from qa.ingest import Ingestor, IngestProgress, IngestReport
+from qa.ui.files import unindexed
+
+log = logging.getLogger(__name__)
 
 
 class Startup:
@@ -68,4 +72,25 @@ def build_demo_index(assistant: Assistant, seeds: Path, startup: Startup) -> Ing
         bar.close()
     print(f"demo index: {report.summary()}", file=sys.stderr)
     startup.done(report.summary())
+    return report
+
+
+def resume_uploads(assistant: Assistant, folder: Path) -> IngestReport | None:
+    """Ingests uploads that a stopped server had saved but not indexed; deletes (and logs) any that still
+    cannot be indexed, so that nothing lies in the uploads folder unaccounted for. None when none were left."""
+    collection = assistant.collection
+    left = unindexed(folder, set(collection.store.file_paths()))
+    if not left:
+        return None
+    log.warning("ingesting %d upload(s) interrupted by a stop: %s", len(left), ", ".join(p.name for p in left))
+    report = None
+    try:
+        report = Ingestor(collection).ingest(left)
+        log.warning("interrupted uploads: %s", report.summary())
+    except Exception:
+        log.exception("ingesting the interrupted uploads failed")
+    for path in unindexed(folder, set(collection.store.file_paths())):
+        if path in left:
+            log.warning("upload %s could not be ingested and was deleted; upload it again", path.name)
+            path.unlink(missing_ok=True)
     return report
