@@ -17,22 +17,30 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from qa.assistant import Assistant
+from qa.collection import Stats
 from qa.config import Config
-from qa.ingest import Ingestor, IngestProgress
+from qa.export import conversation_html, conversation_markdown
+from qa.ingest import IngestProgress
+from qa.store import StoredArticle
 from qa.ui import asset, render
-from qa.ui.auth import login_app_kwargs, parse_auth
-from qa.ui.chat import ChatTurn, ask_stream, parse_as_of, parse_filters, refuse
-from qa.ui.files import UploadError, discard_cached, save_uploads, shorten_paths, upload_dir, write_pasted
+from qa.ui.api import api_app
+from qa.ui.auth import LoginThrottle, login_app_kwargs, parse_auth
+from qa.ui.chat import ask_stream, parse_as_of, parse_filters, refuse, wait_for_index
+from qa.ui.files import UploadError, shorten_paths, upload_dir
+from qa.ui.library import Library
 from qa.ui.startup import Startup, build_demo_index, resume_uploads
+from qa.ui.turns import ChatTurn
 
 log = logging.getLogger("qa.app")
 
@@ -53,185 +61,296 @@ def example_questions(path: Path = DEMO_QUESTIONS, ids: tuple[str, ...] = EXAMPL
     return [by_id[i] for i in ids if by_id.get(i)]
 
 
-def build_app(assistant: Assistant, config: Config, startup: Startup | None = None) -> gr.Blocks:
-    """The page, wired to ``assistant``; queued (4 events at a time), not launched."""
-    startup = startup or Startup()
-    collection = assistant.collection
+@dataclass
+class Components:
+    """The page's components that handlers read or update."""
 
-    def licence_of(article_id: str) -> str | None:
-        article = collection.store.article(article_id)
-        return article.license if article is not None else None
+    header: gr.HTML
+    banner: gr.HTML
+    turns: gr.State
+    chatbot: gr.Chatbot
+    question: gr.Textbox
+    as_of: gr.Textbox
+    use_llm: gr.Checkbox
+    source_filter: gr.Dropdown
+    since: gr.Textbox
+    until: gr.Textbox
+    sources: gr.HTML
+    ask_button: gr.Button
+    new_chat_button: gr.Button
+    export_button: gr.Button
+    exports: gr.File
+    files: gr.File
+    add_files_button: gr.Button
+    add_text_button: gr.Button
+    remove_button: gr.Button
+    paste_title: gr.Textbox
+    paste_text: gr.Textbox
+    report: gr.HTML
+    remove_choice: gr.Dropdown
+    articles: gr.HTML
 
-    def library_view() -> tuple[Any, ...]:
-        stats = collection.stats()
-        stored = collection.store.articles()
-        return (render.header(stats, config), render.articles_table(stored),
-                gr.Dropdown(choices=render.remove_choices(stored), value=None),
-                gr.Dropdown(choices=stats.sources))
+    @property
+    def library(self) -> list[Any]:
+        """What :meth:`Page.library_view` updates."""
+        return [self.header, self.articles, self.remove_choice, self.source_filter]
 
-    def ask(question: str, use_llm: bool, sources: list[str] | None, since: str, until: str, as_of: str,
-            turns: list[ChatTurn] | None):
+
+Updates = dict[Any, Any]
+
+
+class Page:
+    """The page's event handlers, over the same Assistant and Library as the REST API; each returns
+    updates keyed by component (only what changes)."""
+
+    def __init__(self, assistant: Assistant, config: Config, startup: Startup, ui: Components) -> None:
+        self.assistant = assistant
+        self.config = config
+        self.startup = startup
+        self.ui = ui
+        self.library = Library(assistant.collection, config)
+
+    def library_view(self) -> Updates:
+        """Header, article list, remove choices and source filter as the collection now is."""
+        collection = self.assistant.collection
+        stats, stored = collection.stats(), collection.store.articles()
+        return {self.ui.header: render.header(stats, self.config), self.ui.articles: render.articles_table(stored),
+                self.ui.remove_choice: gr.Dropdown(choices=render.remove_choices(stored), value=None),
+                self.ui.source_filter: gr.Dropdown(choices=stats.sources)}
+
+    def ask(self, question: str, use_llm: bool, sources: list[str] | None, since: str, until: str, as_of: str,
+            turns: list[ChatTurn] | None) -> Iterator[Updates]:
+        """Streams one answer; while the index is being built, shows its progress and then answers."""
         turns = list(turns or [])
-        if not startup.ready:
-            chat, _, turns = refuse(question, turns, "The demo index is still being built "
-                                    f"({startup.message()}). Please ask again in a moment.")
-            yield chat, gr.skip(), turns, gr.skip()
+        ui = self.ui
+        for chat, _, _ in wait_for_index(self.startup, question or "", turns):
+            yield {ui.chatbot: chat}
+        if not self.startup.ready:
+            chat, _, turns = refuse(question, turns, f"The index is still being built ({self.startup.message()}).")
+            yield {ui.chatbot: chat, ui.turns: turns}
             return
         try:
             filters = parse_filters(sources, since, until)
             day = parse_as_of(as_of)
         except ValueError as error:
             chat, _, turns = refuse(question, turns, f"Filter problem: {error}")
-            yield chat, gr.skip(), turns, gr.skip()
+            yield {ui.chatbot: chat, ui.turns: turns}
             return
-        llm = bool(use_llm) if config.llm_enabled else None
-        for chat, sources_html, new_turns in ask_stream(assistant, question or "", turns, filters, llm, licence_of,
-                                                        as_of=day):
-            yield chat, gr.skip() if sources_html is None else sources_html, new_turns, ""
+        llm = bool(use_llm) if self.config.llm_enabled else None
+        for chat, sources_html, new_turns in ask_stream(self.assistant, question or "", turns, filters, llm,
+                                                        self._licence_of, as_of=day):
+            update = {ui.chatbot: chat, ui.turns: new_turns, ui.question: ""}
+            if sources_html is not None:
+                update[ui.sources] = sources_html
+            yield update
 
-    def new_chat():
-        return [], render.sources_panel([]), [], ""
+    def new_chat(self) -> Updates:
+        """An empty conversation."""
+        return {self.ui.chatbot: [], self.ui.sources: render.sources_panel([]), self.ui.turns: [],
+                self.ui.question: "", self.ui.exports: gr.File(value=None, visible=False)}
 
-    def ingest(paths: list[Path], progress: gr.Progress) -> Any:
-        def step(p: IngestProgress) -> None:
-            if p.waiting:
-                progress(0, desc=p.waiting[0].upper() + p.waiting[1:])
-            elif p.chunks_pending:
-                done = p.chunks_embedded
-                progress((done, done + p.chunks_pending), desc="Embedding passages", unit="passages")
-            else:
-                progress((p.files_done, p.files_total), desc=f"Reading files ({p.chunks_embedded} passages embedded)",
-                         unit="files")
+    def export(self, turns: list[ChatTurn] | None, as_of: str) -> Updates:
+        """The conversation as a Markdown and a self-contained HTML file, offered for download."""
+        turns = [t for t in (turns or []) if t.answer is not None or t.error]
+        if not turns:
+            return {self.ui.exports: gr.File(value=None, visible=False)}
+        folder = Path(tempfile.mkdtemp(prefix="qa-export-", dir=gradio_upload_folder()))
+        stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
+        subtitle = f"Exported {stamp}; questions asked as of {(as_of or '').strip() or _today()}."
+        markdown, page = folder / "conversation.md", folder / "conversation.html"
+        markdown.write_text(conversation_markdown(turns, "News Q&A", subtitle), encoding="utf-8")
+        page.write_text(conversation_html(turns, "News Q&A", subtitle), encoding="utf-8")
+        return {self.ui.exports: gr.File(value=[str(markdown), str(page)], visible=True)}
 
-        progress(0, desc="Reading files…")
+    def add_files(self, files: list[str] | None, progress=gr.Progress()) -> Updates:  # noqa: B008 (gradio's idiom)
+        """Saves and ingests uploaded files; reports what happened to each."""
         try:
-            # Small embedding slices: questions asked meanwhile wait for one slice, not for the whole upload.
-            return Ingestor(collection, embed_batch_chunks=32).ingest(paths, progress=step)
-        finally:
-            indexed = set(collection.store.file_paths())
-            for path in paths:  # unreadable files were reported; they are not kept either
-                if str(path.resolve()) not in indexed:
-                    path.unlink(missing_ok=True)
-
-    def add_files(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 (gradio's idiom)
-        folder = upload_dir(config.data_dir)
-        try:
-            try:
-                accepted = save_uploads(files or [], folder, config.max_upload_mb, config.max_upload_files)
-            finally:
-                discard_cached(files or [], gradio_upload_folder())  # stored under the data dir only
-            report = ingest(accepted.paths, progress) if accepted.paths else None
+            added = self.library.add_files(files or [], _progress(progress), gradio_upload_folder())
+            message = render.ingest_report(added.report, added.rejected, shorten_paths(self.library.uploads))
+            cleared = None
         except UploadError as error:
-            return (render.notice(str(error), "error"), *library_view(), gr.skip())
+            message, cleared = render.notice(str(error), "error"), gr.skip()
         except Exception as error:
             log.exception("upload failed")
-            return (render.notice(f"The upload failed: {error}", "error"), *library_view(), gr.skip())
-        return (render.ingest_report(report, accepted.rejected, shorten_paths(folder)), *library_view(), None)
+            message, cleared = render.notice(f"The upload failed: {error}", "error"), gr.skip()
+        return {self.ui.report: message, self.ui.files: cleared, **self.library_view()}
 
-    def add_text(title: str, text: str, progress=gr.Progress()):  # noqa: B008
-        folder = upload_dir(config.data_dir)
+    def add_text(self, title: str, text: str, progress=gr.Progress()) -> Updates:  # noqa: B008
+        """Ingests a pasted article."""
         try:
-            path = write_pasted(title, text, folder, config.max_upload_mb)
-            report = ingest([path], progress)
+            report = self.library.add_text(title, text, _progress(progress))
         except UploadError as error:
-            return (render.notice(str(error), "error"), *library_view(), gr.skip(), gr.skip())
+            return {self.ui.report: render.notice(str(error), "error"), **self.library_view()}
         except Exception as error:
             log.exception("adding pasted text failed")
-            return (render.notice(f"Adding the text failed: {error}", "error"), *library_view(), gr.skip(), gr.skip())
-        return (render.ingest_report(report, (), shorten_paths(folder)), *library_view(), "", "")
+            return {self.ui.report: render.notice(f"Adding the text failed: {error}", "error"), **self.library_view()}
+        return {self.ui.report: render.ingest_report(report, (), shorten_paths(self.library.uploads)),
+                self.ui.paste_title: "", self.ui.paste_text: "", **self.library_view()}
 
-    def remove_article(article_id: str | None):
+    def remove_article(self, article_id: str | None) -> Updates:
+        """Removes the chosen article (ids only, never paths)."""
         article_id = (article_id or "").strip()
         if not article_id:
-            return (render.notice("Choose an article to remove first.", "error"), *library_view())
-        if collection.store.article(article_id) is None:  # ids only: Ingestor.remove also takes paths
-            return (render.notice(f"No article with id “{article_id}”.", "error"), *library_view())
+            return {self.ui.report: render.notice("Choose an article to remove first.", "error"), **self.library_view()}
         try:
-            titles = Ingestor(collection).remove(article_id)
+            titles = self.library.remove(article_id)
+        except KeyError:
+            message = render.notice(f"No article with id “{article_id}”.", "error")
         except Exception as error:
             log.exception("removing %s failed", article_id)
-            return (render.notice(f"Removing failed: {error}", "error"), *library_view())
-        return (render.notice(f"Removed: {'; '.join(titles) or article_id}", "ok"), *library_view())
+            message = render.notice(f"Removing failed: {error}", "error")
+        else:
+            message = render.notice(f"Removed: {'; '.join(titles) or article_id}", "ok")
+        return {self.ui.report: message, **self.library_view()}
 
-    stats = collection.stats()
-    stored = collection.store.articles()
-    examples = example_questions()
+    def startup_tick(self) -> Updates:
+        """Once a second while the index builds: the banner's progress line, then the page as built."""
+        if self.startup.ready:
+            return {self.ui.banner: gr.HTML(visible=False), **self.library_view()}
+        return {self.ui.banner: gr.HTML(render.building_banner(self.startup.message()), visible=True)}
+
+    def _licence_of(self, article_id: str) -> str | None:
+        article = self.assistant.collection.store.article(article_id)
+        return article.license if article is not None else None
+
+
+def _progress(progress: gr.Progress) -> Callable[[IngestProgress], None]:
+    """Ingest progress shown on the page: waiting for another writer, files read, passages embedded."""
+    progress(0, desc="Reading files…")
+
+    def step(p: IngestProgress) -> None:
+        if p.waiting:
+            progress(0, desc=p.waiting[0].upper() + p.waiting[1:])
+        elif p.chunks_pending:
+            done = p.chunks_embedded
+            progress((done, done + p.chunks_pending), desc="Embedding passages", unit="passages")
+        else:
+            progress((p.files_done, p.files_total), desc=f"Reading files ({p.chunks_embedded} passages embedded)",
+                     unit="files")
+
+    return step
+
+
+@dataclass
+class WebApp:
+    """The page and the REST API beside it, served together by :meth:`launch`."""
+
+    demo: gr.Blocks
+    api: Any  # the FastAPI app mounted at /api
+    config: Config
+    throttle: LoginThrottle
+
+    def launch(self, **overrides: Any) -> None:
+        """Serves both on the configured address (``overrides`` go to ``Blocks.launch``)."""
+        self.demo.launch(**{**launch_kwargs(self.config, self.api, self.throttle), **overrides})
+
+    def close(self) -> None:
+        """Stops the server."""
+        self.demo.close()
+
+
+def build_app(assistant: Assistant, config: Config, startup: Startup | None = None) -> WebApp:
+    """The page (queued, 4 events at a time) and the REST API, wired to ``assistant``; not launched."""
+    startup = startup or Startup()
+    throttle = LoginThrottle()
+    collection = assistant.collection
+    stats, stored = collection.stats(), collection.store.articles()
     with gr.Blocks(title="News Q&A") as demo:
-        header = gr.HTML(render.header(stats, config), elem_id="qa-header-box")
-        banner = gr.HTML(render.building_banner(startup.message()), visible=not startup.ready, elem_id="qa-banner")
-        turns = gr.State([])
-        with gr.Tabs(elem_id="qa-tabs"):
-            with gr.Tab("Ask", id="ask"), gr.Row(elem_id="qa-main", equal_height=False):
-                with gr.Column(scale=3, min_width=300, elem_id="qa-chat-col"):
-                    chatbot = gr.Chatbot(
-                        value=[], elem_id="qa-chat", show_label=False, height=470, buttons=["copy"],
-                        latex_delimiters=[], feedback_options=None, autoscroll=True,
-                        examples=[{"text": q} for q in examples] or None,
-                        placeholder="**Ask about the news articles.** Every answer cites the sentences it comes "
-                                    "from: click a **[n]** to see the source.")
-                    with gr.Row(elem_id="qa-ask-row", equal_height=True):
-                        question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
-                                              lines=1, max_lines=4, scale=8, autofocus=True, elem_id="qa-question",
-                                              container=False)
-                        ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=72, elem_id="qa-ask")
-                    with gr.Row(elem_id="qa-tools"):
-                        new_chat_button = gr.Button("New chat", size="sm", scale=0, min_width=96,
-                                                    elem_id="qa-new-chat")
-                        as_of = gr.Textbox(value=_today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
-                                           min_width=150, scale=0, elem_id="qa-as-of", container=False,
-                                           info="The question's date: later articles are left out; "
-                                                "“this week” counts back from it")
-                        use_llm = gr.Checkbox(value=True, label=f"Use LLM ({config.llm_model})",
-                                              visible=config.llm_enabled, elem_id="qa-use-llm", container=False)
-                    with gr.Accordion("Filters (apply to the next question)", open=False, elem_id="qa-filters"):
-                        source_filter = gr.Dropdown(choices=stats.sources, value=[], multiselect=True,
-                                                    label="Sources", info="Empty: all sources")
-                        with gr.Row():
-                            since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_lines=1)
-                            until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_lines=1)
-                with gr.Column(scale=2, min_width=280, elem_id="qa-sources-col"):
-                    sources = gr.HTML(render.sources_panel([]), elem_id="qa-sources")
-            with gr.Tab("Add articles", id="library", elem_id="qa-library"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(min_width=300):
-                        files = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath",
-                                        label=f"Upload files ({', '.join(FILE_TYPES)}; up to "
-                                              f"{config.max_upload_files} files of {config.max_upload_mb:g} MB)")
-                        add_files_button = gr.Button("Add files", variant="primary")
-                    with gr.Column(min_width=300):
-                        paste_title = gr.Textbox(label="Title", max_lines=1, placeholder="Headline of the article")
-                        paste_text = gr.Textbox(label="Article text", lines=6, max_lines=16,
-                                                placeholder="Paste the article body here")
-                        add_text_button = gr.Button("Add pasted article", variant="primary")
-                report = gr.HTML("", elem_id="qa-report")
-                with gr.Row(equal_height=False, elem_id="qa-remove-row"):
-                    remove_choice = gr.Dropdown(choices=render.remove_choices(stored), value=None,
-                                                allow_custom_value=True, scale=4,
-                                                label="Remove an article (choose, or type its id)")
-                    remove_button = gr.Button("Remove", variant="stop", scale=0, min_width=110, elem_id="qa-remove")
-                articles = gr.HTML(render.articles_table(stored), elem_id="qa-articles")
-
-        library_outputs = [header, articles, remove_choice, source_filter]
-        ask_inputs = [question, use_llm, source_filter, since, until, as_of, turns]
-        ask_outputs = [chatbot, sources, turns, question]
-        ask_button.click(ask, ask_inputs, ask_outputs, api_name="ask", show_progress="hidden")
-        question.submit(ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
-        chatbot.example_select(_example_text, None, question, api_visibility="private", queue=False).then(
-            ask, ask_inputs, ask_outputs, api_visibility="private", show_progress="hidden")
-        new_chat_button.click(new_chat, None, ask_outputs, api_name="new_chat", queue=False)
+        ui = _layout(config, startup, stats, stored)
+        page = Page(assistant, config, startup, ui)
+        ask_inputs = [ui.question, ui.use_llm, ui.source_filter, ui.since, ui.until, ui.as_of, ui.turns]
+        ask_outputs = [ui.chatbot, ui.sources, ui.turns, ui.question]
+        ui_ask = {"show_progress": "hidden"}
+        ui.ask_button.click(page.ask, ask_inputs, ask_outputs, api_name="ask", **ui_ask)
+        ui.question.submit(page.ask, ask_inputs, ask_outputs, api_visibility="private", **ui_ask)
+        ui.chatbot.example_select(_example_text, None, ui.question, api_visibility="private", queue=False).then(
+            page.ask, ask_inputs, ask_outputs, api_visibility="private", **ui_ask)
+        ui.new_chat_button.click(page.new_chat, None, [*ask_outputs, ui.exports], api_name="new_chat", queue=False)
+        ui.export_button.click(page.export, [ui.turns, ui.as_of], ui.exports, api_name="export")
         library = {"concurrency_limit": 1, "concurrency_id": "library"}
-        add_files_button.click(add_files, files, [report, *library_outputs, files], api_name="add_files", **library)
-        add_text_button.click(add_text, [paste_title, paste_text], [report, *library_outputs, paste_title, paste_text],
-                              api_name="add_text", **library)
-        remove_button.click(remove_article, remove_choice, [report, *library_outputs], api_name="remove_article",
-                            **library)
-        demo.load(library_view, None, library_outputs, api_name="refresh")
+        ui.add_files_button.click(page.add_files, ui.files, [ui.report, *ui.library, ui.files], api_name="add_files",
+                                  **library)
+        ui.add_text_button.click(page.add_text, [ui.paste_title, ui.paste_text],
+                                 [ui.report, *ui.library, ui.paste_title, ui.paste_text], api_name="add_text",
+                                 **library)
+        ui.remove_button.click(page.remove_article, ui.remove_choice, [ui.report, *ui.library],
+                               api_name="remove_article", **library)
+        demo.load(page.library_view, None, ui.library, api_name="refresh")
         if not startup.ready:
             timer = gr.Timer(1.0)
-            timer.tick(_startup_tick(startup, library_view), None, [banner, timer, *library_outputs],
-                       api_visibility="private", show_progress="hidden")
+            timer.tick(page.startup_tick, None, [ui.banner, *ui.library], api_visibility="private",
+                       show_progress="hidden").then(
+                lambda: gr.Timer(active=not startup.ready), None, timer, api_visibility="private",
+                show_progress="hidden")
     demo.queue(default_concurrency_limit=4, max_size=64)
-    return demo
+    api = api_app(assistant, startup, parse_auth(config.auth), config.api_token, throttle)
+    return WebApp(demo, api, config, throttle)
+
+
+def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredArticle]) -> Components:
+    """The page's components, laid out: Ask (chat, tools, filters, sources) and Add articles."""
+    examples = example_questions()
+    header = gr.HTML(render.header(stats, config), elem_id="qa-header-box")
+    banner = gr.HTML(render.building_banner(startup.message()), visible=not startup.ready, elem_id="qa-banner")
+    turns = gr.State([])
+    with gr.Tabs(elem_id="qa-tabs"):
+        with gr.Tab("Ask", id="ask"), gr.Row(elem_id="qa-main", equal_height=False):
+            with gr.Column(scale=3, min_width=300, elem_id="qa-chat-col"):
+                chatbot = gr.Chatbot(
+                    value=[], elem_id="qa-chat", show_label=False, height=470, buttons=["copy"],
+                    latex_delimiters=[], feedback_options=None, autoscroll=True,
+                    examples=[{"text": q} for q in examples] or None,
+                    placeholder="**Ask about the news articles.** Every answer cites the sentences it comes "
+                                "from: click a **[n]** to see the source.")
+                with gr.Row(elem_id="qa-ask-row", equal_height=True):
+                    question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
+                                          lines=1, max_lines=4, scale=8, autofocus=True, elem_id="qa-question",
+                                          container=False)
+                    ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=72, elem_id="qa-ask")
+                with gr.Row(elem_id="qa-tools"):
+                    new_chat_button = gr.Button("New chat", size="sm", scale=0, min_width=96, elem_id="qa-new-chat")
+                    export_button = gr.Button("Export", size="sm", scale=0, min_width=96, elem_id="qa-export")
+                    as_of = gr.Textbox(value=_today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
+                                       min_width=150, scale=0, elem_id="qa-as-of", container=False,
+                                       info="The question's date: later articles are left out; "
+                                            "“this week” counts back from it")
+                    use_llm = gr.Checkbox(value=True, label=f"Use LLM ({config.llm_model})",
+                                          visible=config.llm_enabled, elem_id="qa-use-llm", container=False)
+                exports = gr.File(label="Conversation (Markdown and HTML)", file_count="multiple", visible=False,
+                                  interactive=False, elem_id="qa-exports")
+                with gr.Accordion("Filters (apply to the next question)", open=False, elem_id="qa-filters"):
+                    source_filter = gr.Dropdown(choices=stats.sources, value=[], multiselect=True,
+                                                label="Sources", info="Empty: all sources")
+                    with gr.Row():
+                        since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_lines=1)
+                        until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_lines=1)
+            with gr.Column(scale=2, min_width=280, elem_id="qa-sources-col"):
+                sources = gr.HTML(render.sources_panel([]), elem_id="qa-sources")
+        with gr.Tab("Add articles", id="library", elem_id="qa-library"):
+            with gr.Row(equal_height=False):
+                with gr.Column(min_width=300):
+                    files = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath",
+                                    label=f"Upload files ({', '.join(FILE_TYPES)}; up to "
+                                          f"{config.max_upload_files} files of {config.max_upload_mb:g} MB)")
+                    add_files_button = gr.Button("Add files", variant="primary")
+                with gr.Column(min_width=300):
+                    paste_title = gr.Textbox(label="Title", max_lines=1, placeholder="Headline of the article")
+                    paste_text = gr.Textbox(label="Article text", lines=6, max_lines=16,
+                                            placeholder="Paste the article body here")
+                    add_text_button = gr.Button("Add pasted article", variant="primary")
+            report = gr.HTML("", elem_id="qa-report")
+            with gr.Row(equal_height=False, elem_id="qa-remove-row"):
+                remove_choice = gr.Dropdown(choices=render.remove_choices(stored), value=None,
+                                            allow_custom_value=True, scale=4,
+                                            label="Remove an article (choose, or type its id)")
+                remove_button = gr.Button("Remove", variant="stop", scale=0, min_width=110, elem_id="qa-remove")
+            articles = gr.HTML(render.articles_table(stored), elem_id="qa-articles")
+    return Components(
+        header=header, banner=banner, turns=turns, chatbot=chatbot, question=question, as_of=as_of, use_llm=use_llm,
+        source_filter=source_filter, since=since, until=until, sources=sources, ask_button=ask_button,
+        new_chat_button=new_chat_button, export_button=export_button, exports=exports, files=files,
+        add_files_button=add_files_button, add_text_button=add_text_button, remove_button=remove_button,
+        paste_title=paste_title, paste_text=paste_text, report=report, remove_choice=remove_choice, articles=articles)
 
 
 def gradio_upload_folder() -> str:
@@ -251,28 +370,24 @@ def _example_text(event: gr.SelectData) -> str:
     return str(value.get("text", "")) if isinstance(value, dict) else str(value or "")
 
 
-def _startup_tick(startup: Startup, library_view: Callable[[], tuple[Any, ...]]) -> Callable[[], tuple[Any, ...]]:
-    def tick() -> tuple[Any, ...]:
-        if startup.ready:
-            return (gr.HTML(visible=False), gr.Timer(active=False), *library_view())
-        return (gr.HTML(render.building_banner(startup.message()), visible=True), gr.skip(),
-                gr.skip(), gr.skip(), gr.skip(), gr.skip())
-
-    return tick
-
-
 def theme() -> gr.themes.Base:
     """The default theme (its fonts are served by the app itself), in calmer colours."""
     return gr.themes.Default(primary_hue="indigo", secondary_hue="blue", neutral_hue="slate", radius_size="lg")
 
 
-def launch_kwargs(config: Config) -> dict[str, Any]:
-    """Everything ``Blocks.launch`` needs: address, login, look, limits; never a share link."""
+def launch_kwargs(config: Config, api: Any = None, throttle: LoginThrottle | None = None) -> dict[str, Any]:
+    """Everything ``Blocks.launch`` needs: address, login (throttled), the REST API mounted at ``/api``, look,
+    limits; never a share link."""
+    from starlette.routing import Mount
+
     auth = parse_auth(config.auth)
+    app_kwargs = login_app_kwargs(auth, throttle or LoginThrottle())  # every route behind the login
+    if api is not None:
+        app_kwargs["routes"] = [Mount("/api", app=api)]
     return {
         "server_name": config.host, "server_port": config.port, "share": False,
         "auth": auth, "auth_message": "Sign in to ask questions about the articles.",
-        "app_kwargs": login_app_kwargs(auth),  # every route behind the login, not only Gradio's API
+        "app_kwargs": app_kwargs or None,
         "theme": theme(), "css": asset("style.css"), "js": asset("cite.js"),
         "max_file_size": int(config.max_upload_mb * 1024 * 1024), "ssr_mode": False, "show_error": False,
         "footer_links": ["api", "settings"], "pwa": False, "mcp_server": False, "enable_monitoring": False,
@@ -290,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = Config.load(port=args.port, host=args.host, data_dir=args.data_dir)
-        kwargs = launch_kwargs(config)
+        parse_auth(config.auth)
     except ValueError as error:
         parser.error(str(error))
     from embeddings import IndexFileError
@@ -300,13 +415,16 @@ def main(argv: list[str] | None = None) -> None:
         assistant = Assistant(config)
     except (CollectionError, IndexFileError) as error:
         sys.exit(f"error: {error}")
+    # The models load while the server starts (and the demo index builds): the first answer is as fast as the next.
+    threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
     startup = Startup()
     first_start = collection_is_empty(assistant) and SEEDS.is_dir()
     if first_start:
         startup.building("starting…")
-    demo = build_app(assistant, config, startup)
-    demo.launch(prevent_thread_lock=True, **kwargs)
-    print(f"News Q&A running on http://{config.host}:{config.port}/ (data dir {config.data_dir})", file=sys.stderr)
+    web = build_app(assistant, config, startup)
+    web.launch(prevent_thread_lock=True)
+    print(f"News Q&A running on http://{config.host}:{config.port}/ (data dir {config.data_dir}); "
+          f"REST API at /api, its docs at /api/docs", file=sys.stderr)
     if first_start:
         try:
             build_demo_index(assistant, SEEDS, startup)
@@ -314,8 +432,7 @@ def main(argv: list[str] | None = None) -> None:
             log.exception("building the demo index failed")
             startup.done(f"building the demo index failed: {error}")
     resume_uploads(assistant, upload_dir(config.data_dir))
-    threading.Thread(target=lambda: assistant.reranker, name="warm-reranker", daemon=True).start()
-    demo.block_thread()
+    web.demo.block_thread()
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -58,7 +58,7 @@ def main() -> None:
     Ingestor(assistant.collection).ingest([ROOT / "seeds"])
     _ = assistant.reranker
     demo = app.build_app(assistant, config)
-    demo.launch(**{**app.launch_kwargs(config), "prevent_thread_lock": True, "quiet": True})
+    demo.launch(prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{config.port}/"
     asker = Client(url, verbose=False)
     asker.predict(QUESTIONS[0], False, [], "", "", "", api_name="/ask")  # warm

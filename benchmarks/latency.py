@@ -4,6 +4,9 @@
     python benchmarks/latency.py --chunks 10000
     python benchmarks/latency.py --chunks 0     # no large index
 
+The demo questions are also asked through the REST API (`POST /api/ask`) of the app launched in this
+process on the demo index, to measure what the API adds.
+
 The newsdev index is `../shared/eval/data/newsdev` ingested for real; its 180 questions are asked with
 their own dates as the as-of date ("this week" questions read their date window).
 
@@ -44,6 +47,42 @@ def timed_asks(assistant, questions: list[tuple[str, str | None]], rounds: int =
             if round_number:
                 latencies.append((time.perf_counter() - started) * 1000)
     return latencies
+
+
+def timed_api_asks(url: str, questions: list[tuple[str, str | None]], rounds: int = 3) -> list[float]:
+    """Milliseconds per ``POST /api/ask`` of each question on the app's own server, rounds after the first."""
+    import httpx
+
+    latencies = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for round_number in range(rounds):
+            for question, as_of in questions:
+                started = time.perf_counter()
+                client.post("/api/ask", json={"question": question, "as_of": as_of}).raise_for_status()
+                if round_number:
+                    latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def api_row(assistant, questions: list[tuple[str, str | None]], in_process_ms: list[float]) -> str:
+    """The same questions through the REST API of the app launched in this process, against ``ask``."""
+    import socket
+
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    import app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    web = app.build_app(assistant, replace(assistant.config, port=port))
+    web.launch(prevent_thread_lock=True, quiet=True)
+    try:
+        ms = timed_api_asks(f"http://127.0.0.1:{port}", questions)
+    finally:
+        web.close()
+    added = np.percentile(ms, 50) - np.percentile(in_process_ms, 50)
+    return (f"demo index through POST /api/ask — {len(ms)} asks: p50 {np.percentile(ms, 50):.0f} ms, "
+            f"p95 {np.percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms; the API adds {added:+.0f} ms at p50")
 
 
 def grow(collection, target_chunks: int) -> None:
@@ -111,6 +150,9 @@ def main() -> None:
                      f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
                      f"max {max(ms):.0f} ms")
         print(lines[-1], flush=True)
+        if label == "demo index":
+            lines.append(api_row(assistant, questions, ms))
+            print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
     out = ROOT / "benchmarks" / "results" / "latency.txt"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.answer_type import Expected, answer_span, expected, year_conflict
+from qa.corroboration import corroborating
 from qa.evidence import Evidence
 from qa.sentences import split_sentences
 from qa.timeframe import DateWindow
@@ -36,9 +37,10 @@ class CitationBuilder:
         self._numbers: dict[tuple[str, int, int], int] = {}
 
     def cite(self, passage: Passage, start: int, end: int, quote: str,
-             answer: tuple[int, int] | None = None) -> int:
+             answer: tuple[int, int] | None = None, corroborates: int | None = None) -> int:
         """The ``[n]`` for this quote, adding a citation the first time it is used; ``answer`` is the span
-        (article offsets) of what answers the question inside the quote."""
+        (article offsets) of what answers the question inside the quote; ``corroborates`` the number of
+        the citation whose statement this one repeats."""
         key = (passage.article_id, start, end)
         if key not in self._numbers:
             n = len(self.citations) + 1
@@ -47,7 +49,8 @@ class CitationBuilder:
                 n=n, article_id=passage.article_id, chunk_id=passage.chunk_id, quote=quote, start=start, end=end,
                 title=passage.title, date=passage.date, source=passage.source, url=passage.url,
                 passage=passage.text, passage_start=passage.start,
-                answer_start=answer[0] if answer else None, answer_end=answer[1] if answer else None))
+                answer_start=answer[0] if answer else None, answer_end=answer[1] if answer else None,
+                corroborates=corroborates))
         return self._numbers[key]
 
 
@@ -79,11 +82,21 @@ class ExtractiveAnswerer:
             notes = [f"No article of {window.label} answers this."] if window is not None else []
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
                           retrieved=list(passages), search_query=query, notes=notes, confidence=confidence)
+        quotes = _quotes(self._choose(fitting))
+        main = quotes[0]
+        # Other articles that state the main quote's point are cited as "also reported by", not quoted again.
+        also = corroborating(question, kind, main.text, main.passage.text, fitting, self.threshold,
+                             {main.passage.article_id})
+        repeating = {e.passage.article_id for e in also}
         builder = CitationBuilder()
         parts = []
-        for quote in _quotes(self._choose(fitting)):
+        for quote in quotes:
+            if quote.passage.article_id in repeating:
+                continue
             answer = _answer_span(question, quote, kind)
             parts.append(f"{quote.text} [{builder.cite(quote.passage, quote.start, quote.end, quote.text, answer)}]")
+        if also:
+            parts.append(self._also_reported(question, kind, builder, also))
         notes = []
         if window is not None:
             inside = any(window.contains(c.date) for c in builder.citations)
@@ -91,6 +104,20 @@ class ExtractiveAnswerer:
                          f"No article of {window.label} (“{window.phrase}”) answers this; quoted from other dates.")
         return Answer(question=question, text=" ".join(parts), citations=builder.citations,
                       retrieved=list(passages), search_query=query, notes=notes, confidence=confidence)
+
+    @staticmethod
+    def _also_reported(question: str, kind: Expected, builder: CitationBuilder, others: list[Evidence]) -> str:
+        """"Also reported by …", citing each other article that states the first quote's point."""
+        main = builder.citations[0]
+        named: list[str] = []
+        for evidence in others:
+            sentence = _Sentence(evidence.passage, evidence.start, evidence.end)
+            n = builder.cite(evidence.passage, sentence.start, sentence.end, sentence.text,
+                             _answer_span(question, sentence, kind), corroborates=main.n)
+            outlet = evidence.passage.source
+            fresh = outlet and outlet != main.source and all(f"by {outlet} [" not in name for name in named)
+            named.append(f"by {outlet} [{n}]" if fresh else f"in “{evidence.passage.title}” [{n}]")
+        return f"Also reported {named[0] if len(named) == 1 else ', '.join(named[:-1]) + ' and ' + named[-1]}."
 
     def _choose(self, ranked: list[Evidence]) -> list[_Sentence]:
         """The sentences of the best evidence and of close runners-up, up to ``max_sentences``."""

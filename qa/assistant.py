@@ -59,6 +59,15 @@ class Assistant:
                 self._reranker_loaded = True
             return self._reranker
 
+    def warm_up(self) -> None:
+        """Loads the encoder and the cross-encoder and runs each once, so that the first question after a
+        start is as fast as the next ones (the server calls this in the background as it starts)."""
+        started = time.perf_counter()
+        self.collection.encoder.encode_query("warm up")
+        if self.reranker is not None:
+            self.reranker.score("warm up", ["The models are loaded."])
+        log.info("models warm in %.1f s", time.perf_counter() - started)
+
     def scorer(self) -> SentenceScorer:
         """Scores sentences against a query: the cross-encoder, or embedding cosine when it is off."""
         reranker = self.reranker

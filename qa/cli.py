@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import textwrap
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -189,11 +188,14 @@ def _shortened(text: str, limit: int = _PASSAGE_CHARS) -> str:
 @click.option("--as-of", callback=lambda _ctx, _param, value: _as_of(value),
               help="The question's date (YYYY-MM-DD; default today): later articles are left out, and "
                    "'this week' style questions count back from it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--format", "output_format", type=click.Choice(["text", "md", "json"]), default="text",
+              show_default=True, help="How to print the answer: for a terminal, as Markdown, or as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_obj
 def ask(ctx: _Context, question: str, source: tuple[str, ...], since: str | None, until: str | None,
-        as_of: str | None, as_json: bool) -> None:
+        as_of: str | None, output_format: str, as_json: bool) -> None:
     """Answer QUESTION from the articles, with numbered citations."""
+    from qa import export
     from qa.assistant import Assistant
     from qa.collection import CollectionError
 
@@ -201,22 +203,13 @@ def ask(ctx: _Context, question: str, source: tuple[str, ...], since: str | None
         answer = Assistant(ctx.config).ask(question, filters=_filters(source, since, until), as_of=as_of)
     except CollectionError as error:
         _fail(error)
-    if as_json:
-        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
-        return
-    click.echo(answer.text)
-    for note in answer.notes:
-        click.secho(f"note: {note}", fg="yellow")
-    if answer.citations:
-        click.echo("\nSources:")
-    for c in answer.citations:
-        click.secho(f"[{c.n}] {c.title}", bold=True)
-        click.echo(f"    {c.date or 'undated'} · {c.source or 'unknown source'}" + (f" · {c.url}" if c.url else ""))
-        click.echo(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
-    if answer.abstained and answer.related:
-        click.echo("\nRelated passages (not an answer):")
-        for p in answer.related:
-            click.echo(f"  - {p.title} ({p.date or 'undated'}): {textwrap.shorten(p.text, 140)}")
+    if as_json or output_format == "json":
+        click.echo(json.dumps(export.answer_json(answer), ensure_ascii=False, indent=2))
+    elif output_format == "md":
+        click.echo(export.conversation_markdown([export.Exchange(answer.question, answer)],
+                                                subtitle=f"As of {as_of}"), nl=False)
+    else:
+        click.echo(export.answer_text(answer))
 
 
 def _as_of(value: str | None) -> str:
@@ -231,18 +224,6 @@ def _as_of(value: str | None) -> str:
     if day is None:
         raise click.BadParameter(f"{value!r} is not a date like 2022-06-16 (YYYY-MM-DD)")
     return day.isoformat()
-
-
-def answer_json(answer) -> dict:
-    """The JSON shape of an answer for ``qa ask --json``."""
-    return {
-        "question": answer.question, "answer": answer.text, "abstained": answer.abstained,
-        "citations": [{**asdict(c), "doc_id": c.article_id} for c in answer.citations],
-        "sources": [{"n": c.n, "title": c.title, "date": c.date, "source": c.source, "url": c.url}
-                    for c in answer.citations],
-        "related": [asdict(p) for p in answer.related], "notes": answer.notes,
-        "search_query": answer.search_query, "timings_ms": answer.timings_ms, "confidence": answer.confidence,
-    }
 
 
 @main.command()

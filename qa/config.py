@@ -40,6 +40,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password[,user2:password2]" or a path to a file of such lines
+    api_token: str = ""  # a bearer token for the REST API (besides the users' HTTP Basic credentials)
     max_upload_mb: float = 20.0
     max_upload_files: int = 50
 

@@ -148,6 +148,19 @@ class MetadataStore:
         rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
         return Article(*rows[0]) if rows else None
 
+    def article_count(self) -> int:
+        """How many articles are stored."""
+        return int(self._query("SELECT COUNT(*) FROM articles")[0][0])
+
+    def article_page(self, offset: int, limit: int) -> list[StoredArticle]:
+        """``limit`` articles from ``offset``, newest first, with chunk counts; their ``text`` is not read
+        (left empty), so a page costs the same however long the articles are."""
+        columns = ", ".join("''" if c.strip() == "text" else "a." + c.strip() for c in _ARTICLE_COLUMNS.split(","))
+        rows = self._query(
+            f"SELECT {columns}, a.content_hash, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id)"
+            " FROM articles a ORDER BY a.date DESC, a.title, a.id LIMIT ? OFFSET ?", (limit, offset))
+        return [StoredArticle(Article(*r[:10]), r[10], r[11]) for r in rows]
+
     def articles(self) -> list[StoredArticle]:
         """Every stored article with its chunk count, newest first."""
         rows = self._query(

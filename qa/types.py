@@ -102,6 +102,7 @@ class Citation:
     passage_start: int = 0
     answer_start: int | None = None  # span (article offsets) of what answers the question inside the quote
     answer_end: int | None = None
+    corroborates: int | None = None  # for "also reported by": the n of the citation whose statement it repeats
 
 
 @dataclass

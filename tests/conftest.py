@@ -134,7 +134,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory):
     Ingestor(assistant.collection).ingest([app_corpus(root / "corpus")])
     _ = assistant.reranker  # load the cross-encoder now rather than in the first test
     demo = app.build_app(assistant, config)
-    demo.launch(**{**app.launch_kwargs(config), "prevent_thread_lock": True, "quiet": True, "ssr_mode": False})
+    demo.launch(prevent_thread_lock=True, quiet=True)
     try:
         yield SimpleNamespace(url=f"http://127.0.0.1:{config.port}/", config=config, assistant=assistant, demo=demo)
     finally:

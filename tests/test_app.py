@@ -75,7 +75,7 @@ def test_follow_up_keeps_each_answers_sources(app_server):
     assert 'id="qa-turn-2" data-turn="2" open' in panel  # newest group open ...
     assert 'id="qa-turn-1" data-turn="1">' in panel  # ... the earlier one kept, collapsed
     assert panel.index("qa-turn-2") < panel.index("qa-turn-1")
-    chat, panel, question = c.predict(api_name="/new_chat")
+    chat, panel, question, _exports = c.predict(api_name="/new_chat")
     assert chat == [] and "qa-turn" not in panel and question == ""
 
 
@@ -189,7 +189,11 @@ def test_four_simultaneous_clients_get_their_own_answers(app_server):
                 assert other_expected not in plain(text_of(chat[1]))
 
 
-def test_questions_wait_politely_while_the_demo_index_builds(app_server):
+def test_questions_asked_while_the_index_builds_wait_and_are_answered(app_server):
+    """Never "ask again": the chat shows the build's progress, then the answer (page and REST API alike)."""
+    import time
+
+    import httpx
     from conftest import _free_port
     from gradio_client import Client
 
@@ -197,22 +201,27 @@ def test_questions_wait_politely_while_the_demo_index_builds(app_server):
     from qa.ui.startup import Startup
 
     startup = Startup()
-    startup.building("1 of 2 files read")
+    startup.building("embedding 180 of 284 passages")
     port = _free_port()
-    demo = app.build_app(app_server.assistant, app_server.config, startup)
-    demo.launch(**{**app.launch_kwargs(app_server.config), "server_port": port, "prevent_thread_lock": True,
-                   "quiet": True})
+    web = app.build_app(app_server.assistant, app_server.config, startup)
+    web.launch(server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         c = Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False)
-        chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", "", api_name="/ask")
-        assert "still being built" in plain(text_of(chat[-1])) and "1 of 2 files read" in plain(text_of(chat[-1]))
-        assert "qa-turn" not in panel
+        job = c.submit(SEED_QUESTION, False, [], "", "", "", api_name="/ask")
+        deadline = time.monotonic() + 30
+        while not job.outputs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        waiting = plain(text_of(job.outputs()[-1][0][-1]))
+        assert "Building the index (embedding 180 of 284 passages" in waiting and not job.done()
+        refused = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": SEED_QUESTION, "wait": False})
+        assert refused.status_code == 503 and "being built" in refused.json()["error"]
+        assert refused.headers["retry-after"]
         startup.done()
-        chat, panel, _ = c.predict(SEED_QUESTION, False, [], "", "", "", api_name="/ask")
-        assert "Sanae Takaichi" in plain(text_of(chat[-1])) and len(chat) == 4
+        chat, panel, _ = job.result(timeout=60)
+        assert "Sanae Takaichi" in plain(text_of(chat[-1])) and len(chat) == 2
         assert html.escape(SEED_TITLE) in panel
     finally:
-        demo.close()
+        web.close()
 
 
 def test_llm_checkbox_only_when_an_llm_is_configured(app_server):
@@ -223,7 +232,7 @@ def test_llm_checkbox_only_when_an_llm_is_configured(app_server):
     import app
 
     def llm_boxes(config):
-        demo = app.build_app(app_server.assistant, config)
+        demo = app.build_app(app_server.assistant, config).demo
         return [b for b in demo.blocks.values() if isinstance(b, gr.Checkbox) and "Use LLM" in str(b.label)]
 
     [box] = llm_boxes(app_server.config)

@@ -242,7 +242,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory):
     assistant = Assistant(config)
     Ingestor(assistant.collection).ingest([root / "corpus"])
     demo = app.build_app(assistant, config)
-    demo.launch(**{**app.launch_kwargs(config), "prevent_thread_lock": True, "quiet": True})
+    demo.launch(prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{config.port}"
     demo.close()
     assistant.collection.close()

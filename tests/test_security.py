@@ -48,7 +48,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory):
     assistant = Assistant(config)
     Ingestor(assistant.collection).ingest([SEED])
     demo = app.build_app(assistant, config)
-    demo.launch(**{**app.launch_kwargs(config), "prevent_thread_lock": True, "quiet": True, "ssr_mode": False})
+    demo.launch(prevent_thread_lock=True, quiet=True)
     try:
         yield SimpleNamespace(url=f"http://127.0.0.1:{config.port}", config=config, demo=demo)
     finally:

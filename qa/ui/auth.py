@@ -60,13 +60,13 @@ _API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
 _NO_API_INFO = b'window.gradio_api_info = {"named_endpoints":{},"unnamed_endpoints":{}};</script>'
 
 
-def login_app_kwargs(auth: list[tuple[str, str]] | None) -> dict[str, Any] | None:
-    """``launch(app_kwargs=...)`` that puts every route behind the login (None when there is no login)."""
+def login_app_kwargs(auth: list[tuple[str, str]] | None, throttle: LoginThrottle) -> dict[str, Any]:
+    """``launch(app_kwargs=...)`` that puts every route behind the login (empty when there is no login)."""
     if not auth:
-        return None
+        return {}
     from starlette.middleware import Middleware
 
-    return {"middleware": [Middleware(LoginRequired)]}
+    return {"middleware": [Middleware(LoginRequired, throttle=throttle)]}
 
 
 class LoginThrottle:
@@ -125,7 +125,8 @@ class LoginRequired:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in LOGIN_PATHS and scope["method"] == "POST":
             await self._login(scope, receive, send)
-        elif scope["type"] not in ("http", "websocket") or _logged_in(scope):
+        elif scope["type"] not in ("http", "websocket") or _logged_in(scope) or _is_api(scope["path"]):
+            # The REST API checks its own credentials (HTTP Basic or a bearer token): qa.ui.api.
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
@@ -195,6 +196,10 @@ async def _send_json(send: Any, status: int, content: Any, headers: Iterable[tup
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
 
 
 def _logged_in(scope: dict) -> bool:

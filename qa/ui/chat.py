@@ -10,27 +10,18 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from qa.assistant import Assistant
 from qa.followup import Turn
 from qa.types import Answer, SearchFilters
 from qa.ui import render
+from qa.ui.startup import Startup
+from qa.ui.turns import ChatTurn
 
 log = logging.getLogger(__name__)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 STREAM_EVERY_S = 0.04  # at most this often a partial answer is sent to the page
-
-
-@dataclass
-class ChatTurn:
-    """One exchange of a session: the question and its answer, or a message explaining why there is none."""
-
-    question: str
-    answer: Answer | None = None
-    error: str = ""
-    licences: dict[str, str] = field(default_factory=dict)  # article id -> licence, for the cards
 
 
 Message = dict[str, str]
@@ -143,6 +134,22 @@ def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],
                     licences[citation.article_id] = licence
     turns.append(ChatTurn(question, answer, licences=licences))
     yield messages(turns), render.sources_panel(turns), turns
+
+
+def wait_for_index(startup: Startup, question: str, turns: Sequence[ChatTurn],
+                   timeout_s: float = 900.0, every_s: float = 0.5) -> Iterator[Update]:
+    """While the index is being built, shows the question with the build's progress, until it is ready
+    (then yields nothing more: the caller asks) or ``timeout_s`` passes (then refuses, saying why)."""
+    waited = 0.0
+    while not startup.ready:
+        if waited >= timeout_s:
+            yield refuse(question, turns, f"The index is still being built ({startup.message()}).")
+            return
+        status = (f"Building the index ({startup.message()}); your question will be answered as soon as it is "
+                  "ready…")
+        yield messages(turns, (question.strip() or "…", render.status_message(status))), None, list(turns)
+        startup.wait(every_s)
+        waited += every_s
 
 
 def refuse(question: str, turns: Sequence[ChatTurn], reason: str) -> Update:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import secrets
@@ -31,6 +32,10 @@ _INCOMING = ".incoming-"  # an upload being copied in; hidden, so never ingested
 
 class UploadError(ValueError):
     """The whole upload is refused (too many files, nothing given); the message is shown as is."""
+
+
+class UploadTooLarge(UploadError):
+    """The upload is over the size limit."""
 
 
 @dataclass
@@ -159,21 +164,48 @@ def unindexed(folder: Path, indexed_files: Collection[str]) -> list[Path]:
 
 def write_pasted(title: str, text: str, folder: Path, max_mb: float) -> Path:
     """Writes pasted article text as ``pasted-<time>-<slug>-<random>.txt``; UploadError when unusable."""
+    title, text = _checked(title, text)
+    body = f"{title}\n\n{text}\n"
+    _check_size(body, max_mb)
+    path = folder / _generated_name("pasted", title, ".txt")
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def write_record(title: str, text: str, folder: Path, max_mb: float, date: str | None = None,
+                 source: str | None = None, url: str | None = None) -> Path:
+    """Writes an article sent as JSON (title, text and optional metadata) as ``api-<time>-<slug>-<random>.json``,
+    read back like any ``.json`` article file; UploadError when unusable."""
+    title, text = _checked(title, text)
+    record = {"title": title, "text": text, **{k: v for k, v in (("date", date), ("source", source), ("url", url))
+                                                if v}}
+    body = json.dumps(record, ensure_ascii=False)
+    _check_size(body, max_mb)
+    path = folder / _generated_name("api", title, ".json")
+    path.write_text(body + "\n", encoding="utf-8")
+    return path
+
+
+def _checked(title: str, text: str) -> tuple[str, str]:
     title = " ".join((title or "").split())[:MAX_TITLE]
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not title:
-        raise UploadError("Give the pasted article a title.")
+        raise UploadError("Give the article a title.")
     if not any(ch.isalnum() for ch in text):
-        raise UploadError("Paste the article text first.")
-    body = f"{title}\n\n{text}\n"
+        raise UploadError("The article text is empty.")
+    return title, text
+
+
+def _check_size(body: str, max_mb: float) -> None:
     if len(body.encode("utf-8")) > max_mb * 1024 * 1024:
-        raise UploadError(f"The pasted text is over the {max_mb:g} MB upload limit.")
+        raise UploadTooLarge(f"The article is over the {max_mb:g} MB upload limit.")
+
+
+def _generated_name(prefix: str, title: str, suffix: str) -> str:
     slug = _UNSAFE.sub("-", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower())
     slug = slug.strip("-.")[:40].strip("-.") or "article"
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"pasted-{stamp}-{slug}-{secrets.token_hex(3)}.txt"
-    path.write_text(body, encoding="utf-8")
-    return path
+    return f"{prefix}-{stamp}-{slug}-{secrets.token_hex(3)}{suffix}"
 
 
 def shorten_paths(folder: Path) -> Callable[[str], str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from html import escape
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+
+from qa.markup import esc, safe_url
 
 if TYPE_CHECKING:
     from qa.collection import Stats
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from qa.ingest import IngestReport
     from qa.store import StoredArticle
     from qa.types import Answer, Citation, Passage
-    from qa.ui.chat import ChatTurn
+    from qa.ui.turns import ChatTurn
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _NEWLINES = re.compile(r"\s*\n\s*")
@@ -28,27 +28,6 @@ CONTEXT_CHARS = 260  # passage text kept on each side of the highlighted quote
 RELATED_CHARS = 360
 REPORT_ITEMS = 60  # items listed per outcome in an ingest report
 ARTICLE_ROWS = 500  # rows shown in the article list
-
-
-def esc(value: Any) -> str:
-    """``value`` as HTML text (quotes escaped too, so it is safe inside attributes); None -> ''."""
-    return "" if value is None else escape(str(value), quote=True)
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is an absolute http(s) URL without whitespace or control characters, else None."""
-    if not url:
-        return None
-    url = url.strip()
-    if len(url) > 2048 or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
 
 
 def _link(url: str | None, inner_html: str, cls: str) -> str:
@@ -178,7 +157,10 @@ def _marked_quote(citation: Citation, quote: str) -> str:
     start, end = citation.answer_start - citation.start, citation.answer_end - citation.start
     if not 0 <= start < end <= len(quote):
         return _text(quote)
-    return f'{_text(quote[:start])}<b class="qa-answer">{_text(quote[start:end])}</b>{_text(quote[end:])}'
+    # The pieces keep their spaces ("for <b>36</b> hours"); only the quote's own ends are trimmed.
+    before, answer, after = quote[:start], quote[start:end], quote[end:]
+    return (f'{_inline(before.lstrip())}<b class="qa-answer-span">{_inline(answer)}</b>'
+            f'{_inline(after.rstrip())}')
 
 
 def source_card(citation: Citation, turn: int, licence: str | None = None) -> str:

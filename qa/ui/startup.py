@@ -23,6 +23,8 @@ class Startup:
         self._ready = True
         self._message = ""
         self._started = 0.0
+        self._done = threading.Event()
+        self._done.set()
 
     @property
     def ready(self) -> bool:
@@ -34,6 +36,7 @@ class Startup:
         """Marks the app as busy building its index."""
         with self._lock:
             self._ready, self._message, self._started = False, message, time.monotonic()
+            self._done.clear()
 
     def progress(self, message: str) -> None:
         """Updates the line shown in the page while building."""
@@ -44,6 +47,11 @@ class Startup:
         """Marks the app as ready."""
         with self._lock:
             self._ready, self._message = True, message
+            self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for the index to be ready; True when it is."""
+        return self._done.wait(timeout)
 
     def message(self) -> str:
         """What the page shows while building, with the time spent so far."""
@@ -64,7 +72,11 @@ def build_demo_index(assistant: Assistant, seeds: Path, startup: Startup) -> Ing
         bar.total = p.files_total
         bar.set_postfix_str(f"{p.chunks_embedded} chunks")
         bar.update(p.files_done - bar.n)
-        startup.progress(f"{p.files_done} of {p.files_total} files read, {p.chunks_embedded} passages embedded")
+        if p.chunks_pending:
+            total = p.chunks_embedded + p.chunks_pending
+            startup.progress(f"embedding {p.chunks_embedded} of {total} passages")
+        else:
+            startup.progress(f"{p.files_done} of {p.files_total} files read")
 
     try:
         report = Ingestor(assistant.collection).ingest([seeds], progress=progress)
