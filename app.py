@@ -415,12 +415,13 @@ def main(argv: list[str] | None = None) -> None:
         assistant = Assistant(config)
     except (CollectionError, IndexFileError) as error:
         sys.exit(f"error: {error}")
-    # The models load while the server starts (and the demo index builds): the first answer is as fast as the next.
-    threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
     startup = Startup()
     first_start = collection_is_empty(assistant) and SEEDS.is_dir()
-    if first_start:
+    if first_start:  # the page comes up at once and shows the build; the models load meanwhile
         startup.building("starting…")
+        threading.Thread(target=assistant.warm_up, name="warm-up", daemon=True).start()
+    else:  # the models load before the page is served: its first answer is as fast as the next ones
+        assistant.warm_up()
     web = build_app(assistant, config, startup)
     web.launch(prevent_thread_lock=True)
     print(f"News Q&A running on http://{config.host}:{config.port}/ (data dir {config.data_dir}); "

@@ -47,6 +47,9 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
         if quoted_answer:  # the same number, name or date, said about something the quote also mentions
             if _answer_text(question, kind, candidate.text) != quoted_answer or not shared:
                 continue
+            # A name recurs across articles about its bearer: the statement around it must match too.
+            if kind is Expected.NAME and len(shared - terms([quoted_answer])[0]) < MIN_SHARED_TERMS:
+                continue
         elif len(shared) < max(MIN_SHARED_TERMS, SAME_STATEMENT * len(quoted_terms)):
             continue
         if _overlap(_words(candidate.passage.text), main_words) >= SYNDICATED:
