@@ -92,8 +92,7 @@ def grow(collection, target_chunks: int) -> None:
 
     store = collection.store
     originals = [s.article for s in store.articles()]
-    vectors, _ = collection.snapshot()
-    index = vectors._index
+    index = collection.snapshot().vectors._index
     per_article = {a.id: np.vstack([index.reconstruct(vid) for vid in store.vector_ids_of([a.id])])
                    for a in originals}
     config = collection.config

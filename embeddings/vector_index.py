@@ -74,7 +74,11 @@ class VectorIndex:
         if allowed is not None:
             if not len(allowed):
                 return []
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            # A bitmap over ids: built in one vectorised pass, looked up in O(1); IDSelectorBatch would build a
+            # hash set of every allowed id on each search (~0.1 s at a million ids). ``bitmap`` stays referenced
+            # by this frame while FAISS reads it.
+            bitmap = _bitmap(np.asarray(allowed, dtype=np.int64))
+            selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
             params = (faiss.SearchParametersHNSW(sel=selector, efSearch=128) if self.index_type == "hnsw"
                       else faiss.SearchParameters(sel=selector))
         scores, ids = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1),
@@ -112,3 +116,10 @@ class VectorIndex:
             raise IndexFileError(f"{path}: not an id-mapped FAISS index")
         loaded._index = index
         return loaded
+
+
+def _bitmap(ids: np.ndarray) -> np.ndarray:
+    """Bit ``i`` set for each ``i`` in ``ids`` (non-negative), packed little-endian as FAISS expects."""
+    bits = np.zeros(int(ids.max()) + 1, dtype=bool)
+    bits[ids] = True
+    return np.packbits(bits, bitorder="little")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa.sentences import Sentence, split_sentences
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, titled_text
 
 
 class Chunker:
@@ -59,4 +59,4 @@ class Chunker:
 
 def embedding_text(title: str, chunk: Chunk) -> str:
     """The text the encoder sees: the title gives each chunk its topic; offsets still refer to the body."""
-    return f"{title}. {chunk.text}" if title else chunk.text
+    return titled_text(title, chunk.text)

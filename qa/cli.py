@@ -157,7 +157,7 @@ def search(ctx: _Context, query: str, k: int, source: tuple[str, ...], since: st
     collection = _collection(ctx)
     reranker = None if no_rerank else load_reranker(ctx.config.reranker_model)
     retriever = Retriever(collection, reranker.score if reranker else None,
-                          rerank_candidates=ctx.config.rerank_candidates)
+                          rerank_candidates=ctx.config.rerank_candidates, sentence_budget=ctx.config.sentence_budget)
     hits = retriever.search(query, k=k, filters=_filters(source, since, until))
     if as_json:
         click.echo(json.dumps([{"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),

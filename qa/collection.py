@@ -22,6 +22,7 @@ import numpy as np
 
 from embeddings import Encoder, IndexFileError, VectorIndex
 from qa.config import Config
+from qa.facets import Facets
 from qa.keyword_index import KeywordIndex
 from qa.store import SCHEMA_VERSION, FileRecord, MetadataStore
 from qa.types import Article, Chunk
@@ -48,6 +49,15 @@ class Change:
 
     def __bool__(self) -> bool:
         return bool(self.removed or self.added or self.files or self.forgotten_files)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The indexes of one committed generation: vectors, keywords and the chunks' dates and sources."""
+
+    vectors: VectorIndex
+    keywords: KeywordIndex
+    facets: Facets
 
 
 @dataclass(frozen=True)
@@ -80,20 +90,20 @@ class Collection:
             raise CollectionError(f"{error}. Move the data dir aside and ingest again.") from error
         self.generation = int(self.store.get_meta("generation") or 0)
         if rebuilding:
-            self.vectors, self.keywords = self._empty_indexes(self.encoder.dimension)
+            self._current = self._empty_indexes(self.encoder.dimension)
             return
         self._check_settings()
-        self.vectors, self.keywords = self._load_indexes(self.generation)
+        self._current = self._load_indexes(self.generation)
 
     # --- opening ------------------------------------------------------------------------------
     def _check_settings(self) -> None:
         stored_model = self.store.get_meta("embedding_model")
         if stored_model is None:
-            with self.store.transaction() as db:
-                MetadataStore.set_meta(db, "schema_version", SCHEMA_VERSION)
-                MetadataStore.set_meta(db, "embedding_model", self.config.embedding_model)
-                MetadataStore.set_meta(db, "dimension", str(self.encoder.dimension))
-                MetadataStore.set_meta(db, "index_type", self.config.index_type)
+            with self.store.transaction() as batch:
+                batch.set_meta("schema_version", SCHEMA_VERSION)
+                batch.set_meta("embedding_model", self.config.embedding_model)
+                batch.set_meta("dimension", str(self.encoder.dimension))
+                batch.set_meta("index_type", self.config.index_type)
             return
         dimension = self.store.get_meta("dimension")
         if stored_model != self.config.embedding_model:
@@ -114,10 +124,10 @@ class Collection:
     def _paths(self, generation: int) -> tuple[Path, Path]:
         return self.root / f"vectors.{generation}.faiss", self.root / f"bm25.{generation}"
 
-    def _empty_indexes(self, dimension: int) -> tuple[VectorIndex, KeywordIndex]:
-        return VectorIndex(dimension, self.config.index_type), KeywordIndex.build([], [])
+    def _empty_indexes(self, dimension: int) -> Snapshot:
+        return Snapshot(VectorIndex(dimension, self.config.index_type), KeywordIndex.build([], []), Facets.build([]))
 
-    def _load_indexes(self, generation: int) -> tuple[VectorIndex, KeywordIndex]:
+    def _load_indexes(self, generation: int) -> Snapshot:
         if generation == 0:
             return self._empty_indexes(self.dimension)
         vector_path, keyword_path = self._paths(generation)
@@ -130,20 +140,20 @@ class Collection:
             keywords = KeywordIndex.load(keyword_path)
         except (OSError, ValueError, KeyError) as error:
             raise IndexFileError(f"{keyword_path}: cannot read keyword index ({error}){hint}") from error
-        chunks = self.store.counts()[1]
+        facets = Facets.build(self.store.facet_rows())
         for path, size in ((vector_path, len(vectors)), (keyword_path, len(keywords))):
-            if size != chunks:
-                raise IndexFileError(f"{path}: holds {size} chunks but the metadata has {chunks}{hint}")
-        return vectors, keywords
+            if size != len(facets):
+                raise IndexFileError(f"{path}: holds {size} chunks but the metadata has {len(facets)}{hint}")
+        return Snapshot(vectors, keywords, facets)
 
     def refresh(self) -> bool:
         """Picks up a commit made by another process; returns True if anything changed."""
         generation = int(self.store.get_meta("generation") or 0)
         if generation == self.generation:
             return False
-        vectors, keywords = self._load_indexes(generation)
+        current = self._load_indexes(generation)
         with self._swap:
-            self.vectors, self.keywords, self.generation = vectors, keywords, generation
+            self._current, self.generation = current, generation
         return True
 
     # --- writing ------------------------------------------------------------------------------
@@ -191,7 +201,7 @@ class Collection:
         if fresh:
             vectors = VectorIndex(self.encoder.dimension, self.config.index_type)
         else:
-            vectors = self.vectors.copy()
+            vectors = self.snapshot().vectors.copy()
             vectors.remove(np.array(self.store.vector_ids_of(change.removed), dtype=np.int64))
         assigned: list[list[int]] = []
         for _, chunks, embedded in change.added:
@@ -203,27 +213,27 @@ class Collection:
         generation = self.generation + 1
         vector_path, keyword_path = self._paths(generation)
         vectors.save(vector_path)
-        with self.store.transaction() as db:
+        with self.store.transaction() as batch:
             for article_id in change.removed:
-                MetadataStore.delete_article(db, article_id)
+                batch.delete_article(article_id)
             for (article, chunks, _), ids in zip(change.added, assigned):
-                MetadataStore.put_article(db, article, chunks, ids)
+                batch.put_article(article, chunks, ids)
             for path in change.forgotten_files:
-                MetadataStore.delete_file(db, path)
+                batch.delete_file(path)
             for record in change.files:
-                MetadataStore.put_file(db, record)
-            # BM25 is rebuilt from the rows as they will be after this transaction.
-            keyword_ids, keyword_texts = MetadataStore.keyword_rows(db)
-            keywords = KeywordIndex.build(keyword_ids, keyword_texts)
+                batch.put_file(record)
+            # BM25 and the facets are rebuilt from the rows as they will be after this transaction.
+            keywords = KeywordIndex.build(*batch.keyword_rows())
             keywords.save(keyword_path)
-            MetadataStore.set_meta(db, "next_vector_id", str(next_id))
+            facets = Facets.build(batch.facet_rows())
+            batch.set_meta("next_vector_id", str(next_id))
             if fresh:
-                MetadataStore.set_meta(db, "embedding_model", self.config.embedding_model)
-                MetadataStore.set_meta(db, "dimension", str(self.encoder.dimension))
-                MetadataStore.set_meta(db, "index_type", self.config.index_type)
-            MetadataStore.set_meta(db, "generation", str(generation))
+                batch.set_meta("embedding_model", self.config.embedding_model)
+                batch.set_meta("dimension", str(self.encoder.dimension))
+                batch.set_meta("index_type", self.config.index_type)
+            batch.set_meta("generation", str(generation))
         with self._swap:
-            self.vectors, self.keywords, self.generation = vectors, keywords, generation
+            self._current, self.generation = Snapshot(vectors, keywords, facets), generation
         self._sweep()
 
     def _sweep(self) -> None:
@@ -237,10 +247,10 @@ class Collection:
                     path.unlink(missing_ok=True)
 
     # --- reading ------------------------------------------------------------------------------
-    def snapshot(self) -> tuple[VectorIndex, KeywordIndex]:
+    def snapshot(self) -> Snapshot:
         """The current indexes; a commit swaps in new objects, so a snapshot stays consistent."""
         with self._swap:
-            return self.vectors, self.keywords
+            return self._current
 
     def stats(self) -> Stats:
         """Counts, date range and sources."""
@@ -248,11 +258,12 @@ class Collection:
         return Stats(articles, chunks, first, last, sources, self.config.embedding_model, self.config.index_type)
 
     def check(self) -> list[str]:
-        """Problems found comparing SQLite, FAISS and BM25 (empty when all agree)."""
-        problems = []
+        """Problems found in SQLite itself and comparing SQLite, FAISS and BM25 (empty when all agree)."""
+        problems = self.store.integrity_problems()
         stored = set(self.store.all_vector_ids())
-        vectors, keywords = self.snapshot()
-        for name, ids in (("FAISS", set(vectors.ids().tolist())), ("BM25", set(keywords.ids().tolist()))):
+        current = self.snapshot()
+        for name, ids in (("FAISS", set(current.vectors.ids().tolist())),
+                          ("BM25", set(current.keywords.ids().tolist()))):
             if missing := stored - ids:
                 problems.append(f"{len(missing)} chunks in SQLite are missing from {name}")
             if extra := ids - stored:

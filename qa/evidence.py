@@ -21,7 +21,7 @@ import numpy as np
 
 from qa.keyword_index import terms
 from qa.sentences import split_sentences
-from qa.types import Passage
+from qa.types import Passage, titled_text
 
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
 
@@ -128,7 +128,7 @@ def score_sentences(scorer: SentenceScorer, query: str, passages: Sequence[Passa
 def _scored(scorer: SentenceScorer, query: str, candidates: list[Evidence]) -> list[Evidence]:
     if not candidates:
         return []
-    scores = scorer(query, [f"{c.passage.title}. {c.text}" for c in candidates])
+    scores = scorer(query, [titled_text(c.passage.title, c.text) for c in candidates])
     scored = [replace(c, score=float(s)) for c, s in zip(candidates, scores)]
     return sorted(scored, key=lambda c: (-c.score, c.rank))
 

@@ -9,10 +9,9 @@ from datetime import date
 
 import numpy as np
 
-from embeddings import VectorIndex
-from qa.collection import Collection
+from qa.collection import Collection, Snapshot
 from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences
-from qa.keyword_index import KeywordIndex, terms
+from qa.keyword_index import terms
 from qa.timeframe import DateWindow, parse_date, window_for
 from qa.types import Passage, SearchFilters
 
@@ -74,13 +73,13 @@ class Retriever:
         day = parse_date(as_of)
         window = window_for(query, day) if day is not None else None
         filters = self._up_to(filters, day)
-        vectors, keywords = self.collection.snapshot()
-        if not query.strip() or not len(vectors):
+        snapshot = self.collection.snapshot()
+        if not query.strip() or not len(snapshot.vectors):
             return Retrieval([], window=window)
         query_vector = self.collection.encoder.encode_query(query)
-        fused = self._fused(query, query_vector, (vectors, keywords), filters)
+        fused = self._fused(query, query_vector, snapshot, filters)
         if window is not None:
-            inside = self._fused(query, query_vector, (vectors, keywords), _within(filters, window))
+            inside = self._fused(query, query_vector, snapshot, _within(filters, window))
             inside_ids = {vid for vid, _ in inside[:WINDOW_CANDIDATES]}
             fused = inside[:WINDOW_CANDIDATES] + [hit for hit in fused if hit[0] not in inside_ids]
         pool = self.collection.store.passages(fused[: max(self.candidates, k)])
@@ -90,7 +89,7 @@ class Retriever:
         if not rerank or self.scorer is None or not pool:
             return Retrieval(pool[:k], window=window)
         head = pool[: self.rerank_candidates]
-        weights = keywords.idf(terms([query])[0])
+        weights = snapshot.keywords.idf(terms([query])[0])
         evidence = _timed(score_sentences(self.scorer, query, head, weights, self.sentence_budget), window, day)
         reranked = rerank_by_evidence(pool, evidence)
         return Retrieval(reranked[:k], evidence, window)
@@ -102,17 +101,16 @@ class Retriever:
             return filters
         return replace(filters or SearchFilters(), as_of=day.isoformat())
 
-    def _fused(self, query: str, query_vector: np.ndarray, indexes: tuple[VectorIndex, KeywordIndex],
+    def _fused(self, query: str, query_vector: np.ndarray, snapshot: Snapshot,
                filters: SearchFilters | None) -> list[tuple[int, float]]:
         """Dense and BM25 candidates among the articles that pass ``filters``, fused."""
-        vectors, keywords = indexes
         allowed = None
         if filters is not None and filters.active:
-            allowed = np.array(self.collection.store.filtered_vector_ids(filters), dtype=np.int64)
+            allowed = snapshot.facets.allowed(filters)
             if not len(allowed):
                 return []
-        dense = vectors.search(query_vector, self.candidates, allowed)
-        sparse = keywords.search(query, self.candidates, allowed)
+        dense = snapshot.vectors.search(query_vector, self.candidates, allowed)
+        sparse = snapshot.keywords.search(query, self.candidates, allowed)
         return reciprocal_rank_fusion(dense, sparse)
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.types import Article, Chunk, Passage, SearchFilters
+from qa.types import Article, Chunk, Passage, titled_text
 
 SCHEMA_VERSION = "1"
 
@@ -32,6 +32,8 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 """
 
 _ARTICLE_COLUMNS = "id, title, text, source_path, date, source, url, author, dateline, license"
+_FACET_ROWS = ("SELECT c.vector_id, a.date, a.source FROM chunks c JOIN articles a ON a.id = c.article_id"
+               " ORDER BY c.vector_id")
 
 
 def text_hash(text: str) -> str:
@@ -70,9 +72,7 @@ class MetadataStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)  # idempotent; executescript commits by itself
-            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
-            if verdict != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+            self._db.execute("SELECT COUNT(*) FROM meta").fetchone()  # a damaged file fails here, not later
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise sqlite3.DatabaseError(f"{path}: {error}") from error
@@ -83,33 +83,33 @@ class MetadataStore:
             self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes inside commit together or not at all."""
+    def transaction(self) -> Iterator[StoreWriter]:
+        """A writer whose changes all commit together when the block ends, or none do if it raises."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield StoreWriter(self._db)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own consistency check (``PRAGMA quick_check``; it reads the whole file, so only `qa check`
+        runs it); empty when the database is sound."""
+        rows = [r[0] for r in self._query("PRAGMA quick_check")]
+        return [] if rows == ["ok"] else [f"{self.path}: {row}" for row in rows]
+
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    # --- settings -----------------------------------------------------------------------------
+    # --- reading --------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         """A stored setting, or None."""
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
-    @staticmethod
-    def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
-        """Stores a setting (inside a transaction)."""
-        db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
-    # --- files --------------------------------------------------------------------------------
     def file_record(self, path: str) -> FileRecord | None:
         """The record of a previously ingested file."""
         rows = self._query("SELECT path, size, mtime_ns, sha256 FROM files WHERE path = ?", (path,))
@@ -119,18 +119,6 @@ class MetadataStore:
         """Every source path that articles came from."""
         return [r[0] for r in self._query("SELECT path FROM files UNION SELECT source_path FROM articles")]
 
-    @staticmethod
-    def put_file(db: sqlite3.Connection, record: FileRecord) -> None:
-        """Remembers a file's size, mtime and hash (inside a transaction)."""
-        db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                   (record.path, record.size, record.mtime_ns, record.sha256))
-
-    @staticmethod
-    def delete_file(db: sqlite3.Connection, path: str) -> None:
-        """Forgets a file (inside a transaction)."""
-        db.execute("DELETE FROM files WHERE path = ?", (path,))
-
-    # --- articles -----------------------------------------------------------------------------
     def articles_from(self, source_path: str) -> dict[str, str]:
         """``{article id: content hash}`` of the articles read from one file."""
         return dict(self._query("SELECT id, content_hash FROM articles WHERE source_path = ?", (source_path,)))
@@ -169,25 +157,6 @@ class MetadataStore:
             " FROM articles a ORDER BY a.date DESC, a.title")
         return [StoredArticle(Article(*r[:10]), r[10], r[11]) for r in rows]
 
-    @staticmethod
-    def put_article(db: sqlite3.Connection, article: Article, chunks: Sequence[Chunk],
-                    vector_ids: Sequence[int]) -> None:
-        """Inserts an article and its chunks (inside a transaction)."""
-        db.execute(
-            f"INSERT INTO articles({_ARTICLE_COLUMNS}, content_hash, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (article.id, article.title, article.text, article.source_path, article.date, article.source,
-             article.url, article.author, article.dateline, article.license, article.content_hash,
-             text_hash(article.text)))
-        db.executemany(
-            "INSERT INTO chunks(vector_id, chunk_id, article_id, position, start, end, text) VALUES (?,?,?,?,?,?,?)",
-            [(vid, c.id, c.article_id, c.position, c.start, c.end, c.text) for vid, c in zip(vector_ids, chunks)])
-
-    @staticmethod
-    def delete_article(db: sqlite3.Connection, article_id: str) -> None:
-        """Deletes an article and (by cascade) its chunks (inside a transaction)."""
-        db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-
-    # --- chunks -------------------------------------------------------------------------------
     def vector_ids_of(self, article_ids: Sequence[str]) -> list[int]:
         """Vector ids of every chunk of the given articles."""
         ids: list[int] = []
@@ -203,35 +172,13 @@ class MetadataStore:
         top = self._query("SELECT COALESCE(MAX(vector_id), 0) + 1 FROM chunks")[0][0]
         return max(int(stored or 1), int(top))
 
-    @staticmethod
-    def keyword_rows(db: sqlite3.Connection) -> tuple[list[int], list[str]]:
-        """``(vector ids, "title. chunk text")`` of every chunk as ``db`` sees it, for rebuilding BM25."""
-        rows = db.execute("SELECT c.vector_id, a.title || '. ' || c.text FROM chunks c"
-                          " JOIN articles a ON a.id = c.article_id ORDER BY c.vector_id").fetchall()
-        return [r[0] for r in rows], [r[1] for r in rows]
-
     def all_vector_ids(self) -> list[int]:
         """Every chunk's vector id."""
         return [r[0] for r in self._query("SELECT vector_id FROM chunks")]
 
-    def filtered_vector_ids(self, filters: SearchFilters) -> list[int]:
-        """Vector ids of the chunks whose article passes ``filters``."""
-        clauses, params = [], []
-        if filters.sources:
-            clauses.append(f"lower(a.source) IN ({','.join('?' * len(filters.sources))})")
-            params += [s.lower() for s in filters.sources]
-        if filters.since:
-            clauses.append("a.date >= ?")
-            params.append(filters.since)
-        if filters.until:
-            clauses.append("a.date <= ?")
-            params.append(filters.until)
-        if filters.as_of:
-            clauses.append("(a.date IS NULL OR a.date <= ?)")
-            params.append(filters.as_of)
-        where = " AND ".join(clauses) or "1"
-        return [r[0] for r in self._query(
-            f"SELECT c.vector_id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where}", params)]
+    def facet_rows(self) -> list[tuple[int, str | None, str | None]]:
+        """``(vector id, date, source)`` of every chunk, ascending by id (for :class:`qa.facets.Facets`)."""
+        return self._query(_FACET_ROWS)
 
     def passages(self, scored: Sequence[tuple[int, float]]) -> list[Passage]:
         """Passages for ``(vector id, score)`` pairs, in the given order; ids no longer stored are dropped."""
@@ -264,3 +211,48 @@ class MetadataStore:
         sources = [r[0] for r in self._query(
             "SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY source")]
         return articles, chunks, first, last, sources
+
+
+class StoreWriter:
+    """The writes of one transaction (:meth:`MetadataStore.transaction`)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Stores a setting."""
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def put_file(self, record: FileRecord) -> None:
+        """Remembers a file's size, mtime and hash."""
+        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                         (record.path, record.size, record.mtime_ns, record.sha256))
+
+    def delete_file(self, path: str) -> None:
+        """Forgets a file."""
+        self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def put_article(self, article: Article, chunks: Sequence[Chunk], vector_ids: Sequence[int]) -> None:
+        """Inserts an article and its chunks."""
+        self._db.execute(
+            f"INSERT INTO articles({_ARTICLE_COLUMNS}, content_hash, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (article.id, article.title, article.text, article.source_path, article.date, article.source,
+             article.url, article.author, article.dateline, article.license, article.content_hash,
+             text_hash(article.text)))
+        self._db.executemany(
+            "INSERT INTO chunks(vector_id, chunk_id, article_id, position, start, end, text) VALUES (?,?,?,?,?,?,?)",
+            [(vid, c.id, c.article_id, c.position, c.start, c.end, c.text) for vid, c in zip(vector_ids, chunks)])
+
+    def delete_article(self, article_id: str) -> None:
+        """Deletes an article and (by cascade) its chunks."""
+        self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+
+    def facet_rows(self) -> list[tuple[int, str | None, str | None]]:
+        """``(vector id, date, source)`` of every chunk as this transaction sees it, ascending by id."""
+        return self._db.execute(_FACET_ROWS).fetchall()
+
+    def keyword_rows(self) -> tuple[list[int], list[str]]:
+        """``(vector ids, "title. chunk text")`` of every chunk as this transaction sees it, for rebuilding BM25."""
+        rows = self._db.execute("SELECT c.vector_id, a.title, c.text FROM chunks c"
+                                " JOIN articles a ON a.id = c.article_id ORDER BY c.vector_id").fetchall()
+        return [r[0] for r in rows], [titled_text(r[1], r[2]) for r in rows]

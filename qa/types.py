@@ -33,6 +33,12 @@ class Article:
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+def titled_text(title: str | None, text: str) -> str:
+    """``"title. text"``: what the encoder, BM25 and the cross-encoder read for a chunk or sentence (the title
+    gives it its topic). One function, so that the three inputs cannot drift apart."""
+    return f"{title}. {text}" if title else text
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A run of whole sentences from one article, with its character span in ``Article.text``."""

@@ -85,6 +85,15 @@ def test_rebuild_can_switch_index_type(config, tmp_path: Path) -> None:
     assert checked.exit_code == 0
 
 
+def _generation(config) -> int:
+    """The data dir's committed generation, read as another process would."""
+    import sqlite3
+
+    with sqlite3.connect(config.data_dir / "metadata.sqlite", timeout=30) as db:
+        row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def test_repeated_kills_at_random_points_never_corrupt(config, tmp_path: Path) -> None:
     """SIGKILL an ingest subprocess at staggered moments; each time the index opens, agrees and answers."""
     _built(config, tmp_path)
@@ -93,9 +102,15 @@ def test_repeated_kills_at_random_points_never_corrupt(config, tmp_path: Path) -
     for i in range(24):
         (big / f"story{i}.txt").write_text(f"Story {i}\n\n" + f"Town {i} reported sunny weather today. " * 40)
     env = {**os.environ, "QA_DATA_DIR": str(config.data_dir), "QA_COMMIT_EVERY_CHUNKS": "4"}
-    for delay in (7.0, 8.5, 10.0):  # model load takes ~6 s; these land in embedding, writing and committing
+    # Each kill comes a little later after the run's first commit (so wherever the model takes to load):
+    # at once, in the next embedding, and in the writing and committing after it.
+    for delay in (0.0, 0.4, 1.2):
+        before = _generation(config)
         process = subprocess.Popen([sys.executable, "-m", "qa", "ingest", str(big)], env=env, cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while _generation(config) == before and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
