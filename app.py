@@ -17,11 +17,8 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +27,13 @@ import gradio as gr
 from qa.assistant import Assistant
 from qa.collection import Stats
 from qa.config import Config
-from qa.export import conversation_html, conversation_markdown
-from qa.ingest import IngestProgress
 from qa.store import StoredArticle
 from qa.ui import asset, render
 from qa.ui.api import api_app
 from qa.ui.auth import LoginThrottle, login_app_kwargs, parse_auth
-from qa.ui.chat import ask_stream, parse_as_of, parse_filters, refuse, wait_for_index
-from qa.ui.files import UploadError, shorten_paths, upload_dir
-from qa.ui.library import Library
+from qa.ui.files import upload_dir
+from qa.ui.page import Components, Page, today
 from qa.ui.startup import Startup, build_demo_index, resume_uploads
-from qa.ui.turns import ChatTurn
 
 log = logging.getLogger("qa.app")
 
@@ -59,176 +52,6 @@ def example_questions(path: Path = DEMO_QUESTIONS, ids: tuple[str, ...] = EXAMPL
         return []
     by_id = {row.get("id"): row.get("question") for row in rows}
     return [by_id[i] for i in ids if by_id.get(i)]
-
-
-@dataclass
-class Components:
-    """The page's components that handlers read or update."""
-
-    header: gr.HTML
-    banner: gr.HTML
-    turns: gr.State
-    chatbot: gr.Chatbot
-    question: gr.Textbox
-    as_of: gr.Textbox
-    use_llm: gr.Checkbox
-    source_filter: gr.Dropdown
-    since: gr.Textbox
-    until: gr.Textbox
-    sources: gr.HTML
-    ask_button: gr.Button
-    new_chat_button: gr.Button
-    export_button: gr.Button
-    exports: gr.File
-    files: gr.File
-    add_files_button: gr.Button
-    add_text_button: gr.Button
-    remove_button: gr.Button
-    paste_title: gr.Textbox
-    paste_text: gr.Textbox
-    report: gr.HTML
-    remove_choice: gr.Dropdown
-    articles: gr.HTML
-
-    @property
-    def library(self) -> list[Any]:
-        """What :meth:`Page.library_view` updates."""
-        return [self.header, self.articles, self.remove_choice, self.source_filter]
-
-
-Updates = dict[Any, Any]
-
-
-class Page:
-    """The page's event handlers, over the same Assistant and Library as the REST API; each returns
-    updates keyed by component (only what changes)."""
-
-    def __init__(self, assistant: Assistant, config: Config, startup: Startup, ui: Components) -> None:
-        self.assistant = assistant
-        self.config = config
-        self.startup = startup
-        self.ui = ui
-        self.library = Library(assistant.collection, config)
-
-    def library_view(self) -> Updates:
-        """Header, article list, remove choices and source filter as the collection now is."""
-        collection = self.assistant.collection
-        stats, stored = collection.stats(), collection.store.articles()
-        return {self.ui.header: render.header(stats, self.config), self.ui.articles: render.articles_table(stored),
-                self.ui.remove_choice: gr.Dropdown(choices=render.remove_choices(stored), value=None),
-                self.ui.source_filter: gr.Dropdown(choices=stats.sources)}
-
-    def ask(self, question: str, use_llm: bool, sources: list[str] | None, since: str, until: str, as_of: str,
-            turns: list[ChatTurn] | None) -> Iterator[Updates]:
-        """Streams one answer; while the index is being built, shows its progress and then answers."""
-        turns = list(turns or [])
-        ui = self.ui
-        for chat, _, _ in wait_for_index(self.startup, question or "", turns):
-            yield {ui.chatbot: chat}
-        if not self.startup.ready:
-            chat, _, turns = refuse(question, turns, f"The index is still being built ({self.startup.message()}).")
-            yield {ui.chatbot: chat, ui.turns: turns}
-            return
-        try:
-            filters = parse_filters(sources, since, until)
-            day = parse_as_of(as_of)
-        except ValueError as error:
-            chat, _, turns = refuse(question, turns, f"Filter problem: {error}")
-            yield {ui.chatbot: chat, ui.turns: turns}
-            return
-        llm = bool(use_llm) if self.config.llm_enabled else None
-        for chat, sources_html, new_turns in ask_stream(self.assistant, question or "", turns, filters, llm,
-                                                        self._licence_of, as_of=day):
-            update = {ui.chatbot: chat, ui.turns: new_turns, ui.question: ""}
-            if sources_html is not None:
-                update[ui.sources] = sources_html
-            yield update
-
-    def new_chat(self) -> Updates:
-        """An empty conversation."""
-        return {self.ui.chatbot: [], self.ui.sources: render.sources_panel([]), self.ui.turns: [],
-                self.ui.question: "", self.ui.exports: gr.File(value=None, visible=False)}
-
-    def export(self, turns: list[ChatTurn] | None, as_of: str) -> Updates:
-        """The conversation as a Markdown and a self-contained HTML file, offered for download."""
-        turns = [t for t in (turns or []) if t.answer is not None or t.error]
-        if not turns:
-            return {self.ui.exports: gr.File(value=None, visible=False)}
-        folder = Path(tempfile.mkdtemp(prefix="qa-export-", dir=gradio_upload_folder()))
-        stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
-        subtitle = f"Exported {stamp}; questions asked as of {(as_of or '').strip() or _today()}."
-        markdown, page = folder / "conversation.md", folder / "conversation.html"
-        markdown.write_text(conversation_markdown(turns, "News Q&A", subtitle), encoding="utf-8")
-        page.write_text(conversation_html(turns, "News Q&A", subtitle), encoding="utf-8")
-        return {self.ui.exports: gr.File(value=[str(markdown), str(page)], visible=True)}
-
-    def add_files(self, files: list[str] | None, progress=gr.Progress()) -> Updates:  # noqa: B008 (gradio's idiom)
-        """Saves and ingests uploaded files; reports what happened to each."""
-        try:
-            added = self.library.add_files(files or [], _progress(progress), gradio_upload_folder())
-            message = render.ingest_report(added.report, added.rejected, shorten_paths(self.library.uploads))
-            cleared = None
-        except UploadError as error:
-            message, cleared = render.notice(str(error), "error"), gr.skip()
-        except Exception as error:
-            log.exception("upload failed")
-            message, cleared = render.notice(f"The upload failed: {error}", "error"), gr.skip()
-        return {self.ui.report: message, self.ui.files: cleared, **self.library_view()}
-
-    def add_text(self, title: str, text: str, progress=gr.Progress()) -> Updates:  # noqa: B008
-        """Ingests a pasted article."""
-        try:
-            report = self.library.add_text(title, text, _progress(progress))
-        except UploadError as error:
-            return {self.ui.report: render.notice(str(error), "error"), **self.library_view()}
-        except Exception as error:
-            log.exception("adding pasted text failed")
-            return {self.ui.report: render.notice(f"Adding the text failed: {error}", "error"), **self.library_view()}
-        return {self.ui.report: render.ingest_report(report, (), shorten_paths(self.library.uploads)),
-                self.ui.paste_title: "", self.ui.paste_text: "", **self.library_view()}
-
-    def remove_article(self, article_id: str | None) -> Updates:
-        """Removes the chosen article (ids only, never paths)."""
-        article_id = (article_id or "").strip()
-        if not article_id:
-            return {self.ui.report: render.notice("Choose an article to remove first.", "error"), **self.library_view()}
-        try:
-            titles = self.library.remove(article_id)
-        except KeyError:
-            message = render.notice(f"No article with id “{article_id}”.", "error")
-        except Exception as error:
-            log.exception("removing %s failed", article_id)
-            message = render.notice(f"Removing failed: {error}", "error")
-        else:
-            message = render.notice(f"Removed: {'; '.join(titles) or article_id}", "ok")
-        return {self.ui.report: message, **self.library_view()}
-
-    def startup_tick(self) -> Updates:
-        """Once a second while the index builds: the banner's progress line, then the page as built."""
-        if self.startup.ready:
-            return {self.ui.banner: gr.HTML(visible=False), **self.library_view()}
-        return {self.ui.banner: gr.HTML(render.building_banner(self.startup.message()), visible=True)}
-
-    def _licence_of(self, article_id: str) -> str | None:
-        article = self.assistant.collection.store.article(article_id)
-        return article.license if article is not None else None
-
-
-def _progress(progress: gr.Progress) -> Callable[[IngestProgress], None]:
-    """Ingest progress shown on the page: waiting for another writer, files read, passages embedded."""
-    progress(0, desc="Reading files…")
-
-    def step(p: IngestProgress) -> None:
-        if p.waiting:
-            progress(0, desc=p.waiting[0].upper() + p.waiting[1:])
-        elif p.chunks_pending:
-            done = p.chunks_embedded
-            progress((done, done + p.chunks_pending), desc="Embedding passages", unit="passages")
-        else:
-            progress((p.files_done, p.files_total), desc=f"Reading files ({p.chunks_embedded} passages embedded)",
-                     unit="files")
-
-    return step
 
 
 @dataclass
@@ -310,7 +133,7 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
                 with gr.Row(elem_id="qa-tools"):
                     new_chat_button = gr.Button("New chat", size="sm", scale=0, min_width=96, elem_id="qa-new-chat")
                     export_button = gr.Button("Export", size="sm", scale=0, min_width=96, elem_id="qa-export")
-                    as_of = gr.Textbox(value=_today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
+                    as_of = gr.Textbox(value=today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
                                        min_width=150, scale=0, elem_id="qa-as-of", container=False,
                                        info="The question's date: later articles are left out; "
                                             "“this week” counts back from it")
@@ -351,18 +174,6 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
         new_chat_button=new_chat_button, export_button=export_button, exports=exports, files=files,
         add_files_button=add_files_button, add_text_button=add_text_button, remove_button=remove_button,
         paste_title=paste_title, paste_text=paste_text, report=report, remove_choice=remove_choice, articles=articles)
-
-
-def gradio_upload_folder() -> str:
-    """Where Gradio puts uploads before a handler sees them (GRADIO_TEMP_DIR or the system temp folder)."""
-    from gradio.utils import get_upload_folder
-
-    return get_upload_folder()
-
-
-def _today() -> str:
-    """Today's date (the as-of field's value at each page load, so a long-running server never goes stale)."""
-    return date.today().isoformat()
 
 
 def _example_text(event: gr.SelectData) -> str:

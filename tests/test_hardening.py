@@ -326,13 +326,13 @@ def test_uploads_leave_no_copy_in_gradios_cache(tmp_path: Path) -> None:
 def test_uploads_through_the_app_are_stored_only_under_the_data_dir(app_server, tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
-    import app
+    from qa.ui.page import gradio_upload_folder
 
     marker = f"Unique marker {time.time_ns()}"
     story = tmp_path / "cache-check.txt"
     story.write_text(f"Cache check\n\n{marker} appears in one article only.\n")
     Client(app_server.url, verbose=False).predict([handle_file(str(story))], api_name="/add_files")
-    cache = Path(app.gradio_upload_folder())
+    cache = Path(gradio_upload_folder())
     copies = [p for p in cache.rglob("cache-check*.txt") if p.is_file() and marker in p.read_text()]
     assert copies == []
     stored = upload_dir(app_server.config.data_dir) / "cache-check.txt"

@@ -1,7 +1,7 @@
-"""The web app's presentation layer: HTML rendering, upload handling and static assets (no gradio import here).
+"""The web app's layer: HTML rendering, uploads, the REST API (FastAPI), the page's handlers and static assets.
 
-Everything shown in the page that comes from articles, files or errors passes through :mod:`qa.ui.render`,
-which escapes it; the app (``app.py``) only wires these helpers to Gradio components.
+Only :mod:`qa.ui.page` imports gradio. Everything shown in the page that comes from articles, files or errors
+passes through :mod:`qa.ui.render`, which escapes it; ``app.py`` lays out the page and wires the handlers.
 """
 
 from __future__ import annotations
