@@ -23,9 +23,9 @@ import numpy as np
 from embeddings import Encoder, IndexFileError, VectorIndex
 from qa.config import Config
 from qa.facets import Facets
-from qa.keyword_index import KeywordIndex
+from qa.keyword_index import KeywordDoc, KeywordIndex, KeywordIndexStale
 from qa.store import SCHEMA_VERSION, FileRecord, MetadataStore
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, titled_text
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Snapshot:
     """The indexes of one committed generation: vectors, keywords and the chunks' dates and sources."""
 
     vectors: VectorIndex
-    keywords: KeywordIndex
+    keywords: KeywordIndex | None  # None only while `qa rebuild` has not committed yet
     facets: Facets
 
 
@@ -84,16 +84,18 @@ class Collection:
         self.root.mkdir(parents=True, exist_ok=True)
         self.encoder = Encoder(config.embedding_model, config.embedding_batch_size)
         self._swap = threading.Lock()
+        self._lock_holder: int | None = None  # the thread holding the data dir's write lock, if this object does
         try:
             self.store = MetadataStore(self.root / "metadata.sqlite")
         except sqlite3.DatabaseError as error:
             raise CollectionError(f"{error}. Move the data dir aside and ingest again.") from error
         self.generation = int(self.store.get_meta("generation") or 0)
         if rebuilding:
-            self._current = self._empty_indexes(self.encoder.dimension)
+            self._current = Snapshot(VectorIndex(self.encoder.dimension, self.config.index_type), None,
+                                     Facets.build([]))
             return
         self._check_settings()
-        self._current = self._load_indexes(self.generation)
+        self._current = self._load_indexes(self.generation, at_open=True)
 
     # --- opening ------------------------------------------------------------------------------
     def _check_settings(self) -> None:
@@ -121,30 +123,47 @@ class Collection:
         """Vector size recorded with the index."""
         return int(self.store.get_meta("dimension") or self.encoder.dimension)
 
-    def _paths(self, generation: int) -> tuple[Path, Path]:
-        return self.root / f"vectors.{generation}.faiss", self.root / f"bm25.{generation}"
+    def _vector_path(self, generation: int) -> Path:
+        return self.root / f"vectors.{generation}.faiss"
 
-    def _empty_indexes(self, dimension: int) -> Snapshot:
-        return Snapshot(VectorIndex(dimension, self.config.index_type), KeywordIndex.build([], []), Facets.build([]))
+    @property
+    def _keyword_folder(self) -> Path:
+        return self.root / "keywords"
 
-    def _load_indexes(self, generation: int) -> Snapshot:
-        if generation == 0:
-            return self._empty_indexes(self.dimension)
-        vector_path, keyword_path = self._paths(generation)
-        hint = "; run `qa rebuild` to re-embed from the stored article texts"
-        try:
-            vectors = VectorIndex.load(vector_path, self.dimension, self.config.index_type)
-        except IndexFileError as error:
-            raise IndexFileError(f"{error}{hint}") from error
-        try:
-            keywords = KeywordIndex.load(keyword_path)
-        except (OSError, ValueError, KeyError) as error:
-            raise IndexFileError(f"{keyword_path}: cannot read keyword index ({error}){hint}") from error
+    def _load_indexes(self, generation: int, at_open: bool = False) -> Snapshot:
+        """The indexes of ``generation``. At open, a keyword index that does not match it (missing, damaged,
+        or left by a crash) is rebuilt from the stored chunks; on a later refresh it is taken as it is, since
+        the process that committed stamps it a moment after its metadata."""
         facets = Facets.build(self.store.facet_rows())
-        for path, size in ((vector_path, len(vectors)), (keyword_path, len(keywords))):
-            if size != len(facets):
-                raise IndexFileError(f"{path}: holds {size} chunks but the metadata has {len(facets)}{hint}")
+        vectors = VectorIndex(self.dimension, self.config.index_type)
+        if generation:
+            vector_path = self._vector_path(generation)
+            hint = "; run `qa rebuild` to re-embed from the stored article texts"
+            try:
+                vectors = VectorIndex.load(vector_path, self.dimension, self.config.index_type)
+            except IndexFileError as error:
+                raise IndexFileError(f"{error}{hint}") from error
+            if len(vectors) != len(facets):
+                raise IndexFileError(f"{vector_path}: holds {len(vectors)} chunks but the metadata has "
+                                     f"{len(facets)}{hint}")
+        try:
+            keywords = KeywordIndex.open(self._keyword_folder, generation if at_open else None)
+            if at_open and len(keywords) != len(facets):
+                raise KeywordIndexStale(f"it holds {len(keywords)} chunks, the metadata {len(facets)}")
+        except KeywordIndexStale as why:
+            keywords = self._repair_keywords(str(why))
         return Snapshot(vectors, keywords, facets)
+
+    def _repair_keywords(self, why: str) -> KeywordIndex:
+        """Rebuilds the keyword index from the stored chunks, holding the write lock."""
+        with self._write_lock("a keyword index repair"):
+            generation = int(self.store.get_meta("generation") or 0)
+            try:  # another process may have repaired it while this one waited for the lock
+                return KeywordIndex.open(self._keyword_folder, generation)
+            except KeywordIndexStale:
+                log.log(logging.WARNING if generation else logging.DEBUG,
+                        "rebuilding the keyword index from the stored chunks: %s", why)
+                return KeywordIndex.rebuild(self._keyword_folder, self.store.keyword_docs(), generation)
 
     def refresh(self) -> bool:
         """Picks up a commit made by another process; returns True if anything changed."""
@@ -160,11 +179,22 @@ class Collection:
     @contextmanager
     def writer(self, purpose: str = "a write", wait: bool = True,
                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Holds the data dir's write lock, so two ingests never interleave their commits.
+        """Holds the data dir's write lock, so two ingests never interleave their commits, and picks up
+        what another process committed before.
 
         The holder writes ``purpose`` and its pid into the lock file, so that a second writer can say
         what it waits for: to ``on_wait`` (and the log) when ``wait``, else in :class:`CollectionBusy`.
         """
+        with self._write_lock(purpose, wait, on_wait):
+            self.refresh()
+            yield
+
+    @contextmanager
+    def _write_lock(self, purpose: str, wait: bool = True,
+                    on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        if self._lock_holder is not None:  # this collection holds it already (a repair inside a write)
+            yield
+            return
         with open(self.root / "write.lock", "a+", encoding="utf-8") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -183,10 +213,11 @@ class Collection:
             lock.truncate()
             lock.write(f"{purpose} (process {os.getpid()})")
             lock.flush()
+            self._lock_holder = threading.get_ident()
             try:
-                self.refresh()
                 yield
             finally:
+                self._lock_holder = None
                 lock.truncate(0)
 
     def commit(self, change: Change, fresh: bool = False) -> None:
@@ -198,21 +229,34 @@ class Collection:
         if not change:
             return
         next_id = self.store.next_vector_id()
+        current = self.snapshot()
+        removed = np.array(self.store.vector_ids_of(change.removed), dtype=np.int64)
         if fresh:
             vectors = VectorIndex(self.encoder.dimension, self.config.index_type)
         else:
-            vectors = self.snapshot().vectors.copy()
-            vectors.remove(np.array(self.store.vector_ids_of(change.removed), dtype=np.int64))
+            vectors = current.vectors.copy()
+            vectors.remove(removed)
         assigned: list[list[int]] = []
-        for _, chunks, embedded in change.added:
+        added_docs: list[KeywordDoc] = []
+        for article, chunks, embedded in change.added:
             ids = list(range(next_id, next_id + len(chunks)))
             next_id += len(chunks)
             vectors.add(np.array(ids, dtype=np.int64), embedded)
             assigned.append(ids)
+            added_docs += [KeywordDoc(i, titled_text(article.title, c.text), article.date, article.source)
+                           for i, c in zip(ids, chunks)]
+        added_facets = [(doc.id, doc.date, doc.source) for doc in added_docs]
 
         generation = self.generation + 1
-        vector_path, keyword_path = self._paths(generation)
-        vectors.save(vector_path)
+        vectors.save(self._vector_path(generation))
+        # The keyword index is changed in place before the metadata, marked as not yet matching it; it is
+        # stamped once the metadata has flipped (a crash in between makes the next open rebuild it).
+        if fresh or current.keywords is None:
+            keywords = KeywordIndex.rebuild(self._keyword_folder, added_docs)
+            facets = Facets.build(added_facets)
+        else:
+            keywords = current.keywords.updated(added_docs, removed)
+            facets = current.facets.updated(removed, added_facets)
         with self.store.transaction() as batch:
             for article_id in change.removed:
                 batch.delete_article(article_id)
@@ -222,25 +266,23 @@ class Collection:
                 batch.delete_file(path)
             for record in change.files:
                 batch.put_file(record)
-            # BM25 and the facets are rebuilt from the rows as they will be after this transaction.
-            keywords = KeywordIndex.build(*batch.keyword_rows())
-            keywords.save(keyword_path)
-            facets = Facets.build(batch.facet_rows())
             batch.set_meta("next_vector_id", str(next_id))
             if fresh:
                 batch.set_meta("embedding_model", self.config.embedding_model)
                 batch.set_meta("dimension", str(self.encoder.dimension))
                 batch.set_meta("index_type", self.config.index_type)
             batch.set_meta("generation", str(generation))
+        keywords.stamp(generation)
         with self._swap:
             self._current, self.generation = Snapshot(vectors, keywords, facets), generation
         self._sweep()
 
     def _sweep(self) -> None:
-        """Deletes index files of other generations (left by earlier commits or crashes)."""
-        keep = {p.name for p in self._paths(self.generation)}
+        """Deletes vector files of other generations (left by earlier commits or crashes), and the BM25
+        folders of earlier versions."""
+        keep = self._vector_path(self.generation).name
         for path in self.root.iterdir():
-            if path.name.startswith(("vectors.", "bm25.")) and path.name not in keep:
+            if path.name.startswith(("vectors.", "bm25.")) and path.name != keep:
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:
@@ -262,8 +304,13 @@ class Collection:
         problems = self.store.integrity_problems()
         stored = set(self.store.all_vector_ids())
         current = self.snapshot()
-        for name, ids in (("FAISS", set(current.vectors.ids().tolist())),
-                          ("BM25", set(current.keywords.ids().tolist()))):
+        keyword_ids = np.zeros(0, dtype=np.int64)
+        try:
+            if current.keywords is not None:
+                keyword_ids = current.keywords.ids()
+        except ValueError as error:  # a damaged segment reads at search time, not at open
+            problems.append(f"the keyword index cannot be read ({error}); `qa rebuild` rebuilds it")
+        for name, ids in (("FAISS", set(current.vectors.ids().tolist())), ("BM25", set(keyword_ids.tolist()))):
             if missing := stored - ids:
                 problems.append(f"{len(missing)} chunks in SQLite are missing from {name}")
             if extra := ids - stored:

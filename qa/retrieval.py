@@ -11,6 +11,7 @@ import numpy as np
 
 from qa.collection import Collection, Snapshot
 from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences
+from qa.facets import Facets, day_number
 from qa.keyword_index import terms
 from qa.timeframe import DateWindow, parse_date, window_for
 from qa.types import Passage, SearchFilters
@@ -72,8 +73,8 @@ class Retriever:
         """Like :meth:`search`, also returning the scored sentences behind the reranking."""
         day = parse_date(as_of)
         window = window_for(query, day) if day is not None else None
-        filters = self._up_to(filters, day)
         snapshot = self.collection.snapshot()
+        filters = self._up_to(filters, day, snapshot.facets)
         if not query.strip() or not len(snapshot.vectors):
             return Retrieval([], window=window)
         query_vector = self.collection.encoder.encode_query(query)
@@ -94,10 +95,11 @@ class Retriever:
         reranked = rerank_by_evidence(pool, evidence)
         return Retrieval(reranked[:k], evidence, window)
 
-    def _up_to(self, filters: SearchFilters | None, day: date | None) -> SearchFilters | None:
+    @staticmethod
+    def _up_to(filters: SearchFilters | None, day: date | None, facets: Facets) -> SearchFilters | None:
         """``filters`` plus the as-of cutoff, when the collection holds any article dated after it."""
-        latest = parse_date(self.collection.store.latest_date())
-        if day is None or latest is None or latest <= day:
+        latest = facets.latest_day
+        if day is None or latest is None or latest <= day_number(day.isoformat()):
             return filters
         return replace(filters or SearchFilters(), as_of=day.isoformat())
 
@@ -110,7 +112,7 @@ class Retriever:
             if not len(allowed):
                 return []
         dense = snapshot.vectors.search(query_vector, self.candidates, allowed)
-        sparse = snapshot.keywords.search(query, self.candidates, allowed)
+        sparse = snapshot.keywords.search(query, self.candidates, filters)
         return reciprocal_rank_fusion(dense, sparse)
 
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.keyword_index import KeywordDoc
 from qa.types import Article, Chunk, Passage, titled_text
 
 SCHEMA_VERSION = "1"
@@ -180,6 +181,18 @@ class MetadataStore:
         """``(vector id, date, source)`` of every chunk, ascending by id (for :class:`qa.facets.Facets`)."""
         return self._query(_FACET_ROWS)
 
+    def keyword_docs(self) -> Iterator[KeywordDoc]:
+        """Every chunk as the keyword index stores it, read in batches (to rebuild that index)."""
+        last = -1
+        while True:
+            rows = self._query("SELECT c.vector_id, a.title, c.text, a.date, a.source FROM chunks c JOIN articles a"
+                               " ON a.id = c.article_id WHERE c.vector_id > ? ORDER BY c.vector_id LIMIT 5000",
+                               (last,))
+            if not rows:
+                return
+            yield from (KeywordDoc(r[0], titled_text(r[1], r[2]), r[3], r[4]) for r in rows)
+            last = rows[-1][0]
+
     def passages(self, scored: Sequence[tuple[int, float]]) -> list[Passage]:
         """Passages for ``(vector id, score)`` pairs, in the given order; ids no longer stored are dropped."""
         if not scored:
@@ -199,10 +212,6 @@ class MetadataStore:
         rows = self._query("SELECT article_id, position, start, end, text FROM chunks WHERE article_id = ?"
                            " ORDER BY position", (article_id,))
         return [Chunk(*r) for r in rows]
-
-    def latest_date(self) -> str | None:
-        """The date of the most recent dated article."""
-        return self._query("SELECT MAX(date) FROM articles")[0][0]
 
     def counts(self) -> tuple[int, int, str | None, str | None, list[str]]:
         """``(articles, chunks, earliest date, latest date, sources)``."""
@@ -246,13 +255,3 @@ class StoreWriter:
     def delete_article(self, article_id: str) -> None:
         """Deletes an article and (by cascade) its chunks."""
         self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-
-    def facet_rows(self) -> list[tuple[int, str | None, str | None]]:
-        """``(vector id, date, source)`` of every chunk as this transaction sees it, ascending by id."""
-        return self._db.execute(_FACET_ROWS).fetchall()
-
-    def keyword_rows(self) -> tuple[list[int], list[str]]:
-        """``(vector ids, "title. chunk text")`` of every chunk as this transaction sees it, for rebuilding BM25."""
-        rows = self._db.execute("SELECT c.vector_id, a.title, c.text FROM chunks c"
-                                " JOIN articles a ON a.id = c.article_id ORDER BY c.vector_id").fetchall()
-        return [r[0] for r in rows], [titled_text(r[1], r[2]) for r in rows]

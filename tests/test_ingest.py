@@ -93,12 +93,12 @@ def test_failure_mid_ingest_keeps_previous_index(config, tmp_path: Path, monkeyp
     before = collection.stats()
 
     (corpus / "more.txt").write_text("Harbour festival\n\nThe harbour festival drew ten thousand visitors.")
-    from qa.keyword_index import KeywordIndex
+    from qa.store import StoreWriter
 
-    def broken_save(self, folder):  # the disk fills up while BM25 is being written
+    def full_disk(self, *args):  # the disk fills up while the metadata is written, after the keyword index
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(KeywordIndex, "save", broken_save)
+    monkeypatch.setattr(StoreWriter, "put_article", full_disk)
     with pytest.raises(OSError):
         Ingestor(collection).ingest([corpus])
     monkeypatch.undo()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,31 +37,41 @@ def _top_title(config) -> str:
         collection.close()
 
 
-@pytest.mark.parametrize("damage", ["truncate-vectors", "garbage-vectors", "delete-bm25-ids", "truncate-bm25"])
-def test_damaged_index_is_named_and_rebuild_repairs_it(config, tmp_path: Path, damage: str) -> None:
+@pytest.mark.parametrize("damage", ["truncate-vectors", "garbage-vectors"])
+def test_damaged_vectors_are_named_and_rebuild_repairs_them(config, tmp_path: Path, damage: str) -> None:
     _built(config, tmp_path)
     vectors = next(config.data_dir.glob("vectors.*.faiss"))
-    bm25 = next(config.data_dir.glob("bm25.*"))
     if damage == "truncate-vectors":
         vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
-        named = vectors.name
-    elif damage == "garbage-vectors":
-        vectors.write_bytes(os.urandom(4096))
-        named = vectors.name
-    elif damage == "delete-bm25-ids":
-        (bm25 / "ids.npy").unlink()
-        named = bm25.name
     else:
-        data = bm25 / "data.csc.index.npy"
-        data.write_bytes(data.read_bytes()[:64])
-        named = bm25.name
-    with pytest.raises(IndexFileError, match=named) as error:
+        vectors.write_bytes(os.urandom(4096))
+    with pytest.raises(IndexFileError, match=vectors.name) as error:
         Collection(config)
     assert "qa rebuild" in str(error.value)
     assert rebuild(config) > 0
     repaired = Collection(config)
     assert repaired.check() == [] and repaired.stats().articles == 4
     assert _top_title(config) == SEED_TITLE
+
+
+@pytest.mark.parametrize("damage", ["delete-keyword-index", "delete-keyword-meta", "stale-marker"])
+def test_a_damaged_or_stale_keyword_index_is_rebuilt_from_the_metadata(config, tmp_path: Path, damage: str,
+                                                                       caplog) -> None:
+    """The keyword index is derived data: at open, one that does not match the metadata is rebuilt from it."""
+    _built(config, tmp_path)
+    folder = config.data_dir / "keywords"
+    if damage == "delete-keyword-index":
+        shutil.rmtree(folder)
+    elif damage == "delete-keyword-meta":
+        (folder / "meta.json").unlink()
+    else:  # as a crash between the keyword commit and the metadata's leaves it
+        (folder / "GENERATION").write_text("dirty")
+    repaired = Collection(config)
+    assert repaired.check() == [] and repaired.stats().articles == 4
+    assert "rebuilding the keyword index" in caplog.text
+    repaired.close()
+    assert _top_title(config) == SEED_TITLE
+    assert Retriever(Collection(config)).search("Yokosuka", k=1, rerank=False)[0].title == SEED_TITLE
 
 
 def test_corrupt_sqlite_is_a_clear_error(config, tmp_path: Path) -> None:
