@@ -192,7 +192,7 @@ class Collection:
     @contextmanager
     def _write_lock(self, purpose: str, wait: bool = True,
                     on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        if self._lock_holder is not None:  # this collection holds it already (a repair inside a write)
+        if self._lock_holder == threading.get_ident():  # this thread holds it already (a repair inside a write)
             yield
             return
         with open(self.root / "write.lock", "a+", encoding="utf-8") as lock:

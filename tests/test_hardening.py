@@ -351,3 +351,26 @@ def test_qa_search_shortens_run_on_passages_unless_full(tmp_path: Path) -> None:
     hits = json.loads(result.output)
     assert hits and max(len(h["text"]) for h in hits) <= 2040  # chunks of text without spaces are bounded too
 
+
+
+def test_two_threads_of_one_process_never_write_at_once(tmp_path: Path) -> None:
+    """The write lock is per process *and* per thread: the app's page and API write from different threads."""
+    collection = Collection(Config.load(env={}, data_dir=tmp_path / "data"))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with collection.writer("an upload"):
+            holding.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=hold)
+    writer.start()
+    try:
+        assert holding.wait(30)
+        with pytest.raises(CollectionBusy, match="an upload"):
+            Ingestor(collection, wait=False).remove("anything")
+    finally:
+        release.set()
+        writer.join(30)
+    assert Ingestor(collection, wait=False).remove("anything") == []
+    collection.close()
