@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.answer_type import Expected, answer_span, expected, year_conflict
-from qa.corroboration import corroborating
+from qa.corroboration import corroborating, overlap
 from qa.evidence import Evidence
 from qa.sentences import split_sentences
 from qa.timeframe import DateWindow
@@ -131,7 +131,7 @@ class ExtractiveAnswerer:
             if not new or len(chosen) + len(new) > self.max_sentences:
                 continue
             # The same statement again (in another article, or reworded) adds nothing.
-            if any(_overlap(s.words, c.words) >= 0.6 for s in new for c in chosen):
+            if any(overlap(s.words, c.words) >= 0.6 for s in new for c in chosen):
                 continue
             chosen.extend(new)
         return chosen
@@ -199,6 +199,3 @@ def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
             quotes.append(sentence)
     return quotes
 
-
-def _overlap(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(1, min(len(a), len(b)))

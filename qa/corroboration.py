@@ -32,27 +32,31 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
     if not evidence:
         return []
     floor = max(floor, evidence[0].score - SCORE_MARGIN)
-    asked = terms([question])[0]
-    quoted_terms = terms([quote])[0] - asked
+    pool = [e for e in evidence if e.score >= floor and e.passage.article_id not in other_than]
+    if not pool:
+        return []
     quoted_answer = _answer_text(question, kind, quote)
+    # One tokenizer pass for the question, the quote, its answer and every candidate.
+    asked, quoted, answer_terms, *pool_terms = terms([question, quote, quoted_answer, *(e.text for e in pool)])
+    quoted_terms = quoted - asked
     main_words = _words(passage_text)
     found: list[Evidence] = []
     seen = set(other_than)
-    for candidate in evidence:
+    for candidate, candidate_terms in zip(pool, pool_terms):
         if len(found) >= MAX_CORROBORATING:
             break
-        if candidate.passage.article_id in seen or candidate.score < floor:
+        if candidate.passage.article_id in seen:
             continue
-        shared = quoted_terms & (terms([candidate.text])[0] - asked)
+        shared = quoted_terms & (candidate_terms - asked)
         if quoted_answer:  # the same number, name or date, said about something the quote also mentions
             if _answer_text(question, kind, candidate.text) != quoted_answer or not shared:
                 continue
             # A name recurs across articles about its bearer: the statement around it must match too.
-            if kind is Expected.NAME and len(shared - terms([quoted_answer])[0]) < MIN_SHARED_TERMS:
+            if kind is Expected.NAME and len(shared - answer_terms) < MIN_SHARED_TERMS:
                 continue
         elif len(shared) < max(MIN_SHARED_TERMS, SAME_STATEMENT * len(quoted_terms)):
             continue
-        if _overlap(_words(candidate.passage.text), main_words) >= SYNDICATED:
+        if overlap(_words(candidate.passage.text), main_words) >= SYNDICATED:
             continue
         seen.add(candidate.passage.article_id)
         found.append(candidate)
@@ -75,5 +79,6 @@ def _words(text: str) -> set[str]:
     return set(_NON_WORD.split(text.lower())) - {""}
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
+def overlap(a: set[str], b: set[str]) -> float:
+    """The share of the smaller word set that the other one holds."""
     return len(a & b) / max(1, min(len(a), len(b)))

@@ -65,7 +65,8 @@ class Facets:
         """The ids (ascending) of the chunks whose article passes ``filters``."""
         keep = np.ones(len(self.ids), dtype=bool)
         if filters.sources:
-            wanted = [i for i, name in enumerate(self.source_names) if name in {s.lower() for s in filters.sources}]
+            asked = {s.lower() for s in filters.sources}
+            wanted = [i for i, name in enumerate(self.source_names) if name in asked]
             keep &= np.isin(self.sources, np.array(wanted, dtype=np.int32))
         if filters.since:
             keep &= self.days >= day_number(filters.since)

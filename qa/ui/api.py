@@ -20,14 +20,17 @@ import binascii
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qa.assistant import Assistant
@@ -280,7 +283,7 @@ def _article_json(article: Any, chunks: int | None = None) -> dict:
     return out
 
 
-def _report_json(report: IngestReport | None, rejected: list[tuple[str, str]] = ()) -> dict:
+def _report_json(report: IngestReport | None, rejected: Sequence[tuple[str, str]] = ()) -> dict:
     out: dict[str, Any] = {"summary": report.summary() if report else "nothing was ingested"}
     if report is not None:
         out.update(added=report.added, updated=report.updated, unchanged=report.unchanged,
@@ -296,9 +299,6 @@ def _name(path: str) -> str:
 
 
 async def _add_files(request: Request, library: Library) -> dict:
-    import tempfile
-    from pathlib import Path
-
     limit = library.config.max_upload_mb * 1024 * 1024
     length = int(request.headers.get("content-length") or 0)
     if length > limit * library.config.max_upload_files + 65536:
@@ -315,20 +315,14 @@ async def _add_files(request: Request, library: Library) -> dict:
             target.parent.mkdir()
             target.write_bytes(await upload.read())
             paths.append(target)
-        try:
-            added: Added = await _in_thread(lambda: library.add_files(paths))
-        except UploadTooLarge as error:
-            raise ApiError(413, str(error)) from error
-        except UploadError as error:
-            raise ApiError(400, str(error)) from error
+        added: Added = await _in_thread(lambda: library.add_files(paths))
     if added.report is None:
         raise ApiError(400, "; ".join(f"{name}: {reason}" for name, reason in added.rejected))
     return _report_json(added.report, added.rejected)
 
 
 async def _in_thread(work: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
+    """Runs blocking library work off the event loop; upload errors become 413 / 400."""
     try:
         return await run_in_threadpool(work)
     except UploadTooLarge as error:

@@ -138,13 +138,10 @@ def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],
 
 def wait_for_index(startup: Startup, question: str, turns: Sequence[ChatTurn],
                    timeout_s: float = 900.0, every_s: float = 0.5) -> Iterator[Update]:
-    """While the index is being built, shows the question with the build's progress, until it is ready
-    (then yields nothing more: the caller asks) or ``timeout_s`` passes (then refuses, saying why)."""
+    """While the index is being built, shows the question with the build's progress, until it is ready or
+    ``timeout_s`` passes; the caller then asks, or (still building) refuses."""
     waited = 0.0
-    while not startup.ready:
-        if waited >= timeout_s:
-            yield refuse(question, turns, f"The index is still being built ({startup.message()}).")
-            return
+    while not startup.ready and waited < timeout_s:
         status = (f"Building the index ({startup.message()}); your question will be answered as soon as it is "
                   "ready…")
         yield messages(turns, (question.strip() or "…", render.status_message(status))), None, list(turns)

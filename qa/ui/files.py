@@ -44,6 +44,7 @@ class Accepted:
 
     paths: list[Path] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    oversize: int = 0  # how many of the rejected were over the size limit
 
 
 def upload_dir(data_dir: Path) -> Path:
@@ -103,6 +104,7 @@ def save_uploads(files: list[str | Path], folder: Path, max_mb: float, max_files
             accepted.rejected.append((shown, "the upload could not be read"))
             continue
         if size > limit:
+            accepted.oversize += 1
             accepted.rejected.append((shown, f"{size / 1048576:.1f} MB is over the {max_mb:g} MB upload limit"))
             continue
         # A later upload under the same name is a new version of that article (it replaces it); two

@@ -46,7 +46,7 @@ class Library:
         finally:
             if cache_dir is not None:
                 discard_cached(list(files), cache_dir)
-        if not accepted.paths and accepted.rejected and all("upload limit" in r for _, r in accepted.rejected):
+        if not accepted.paths and accepted.rejected and accepted.oversize == len(accepted.rejected):
             raise UploadTooLarge("; ".join(f"{name}: {reason}" for name, reason in accepted.rejected))
         report = self.ingest(accepted.paths, progress) if accepted.paths else None
         return Added(report, accepted.rejected)
