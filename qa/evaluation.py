@@ -8,6 +8,7 @@ import logging
 import re
 import string
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,8 +68,10 @@ def in_split(question_id: str, split: str) -> bool:
 
 
 def normalize(text: str) -> str:
-    """SQuAD answer normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    """SQuAD answer normalisation: lower case, no punctuation (ASCII or typographic: “ ” ’ –), articles or
+    extra spaces."""
+    text = "".join(ch for ch in text.lower()
+                   if ch not in string.punctuation and not unicodedata.category(ch).startswith("P"))
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 

@@ -49,19 +49,21 @@ class Retriever:
     Articles dated after ``as_of`` are never retrieved. When the question's words point at a date window
     ("this week", "on Tuesday"), the best passages inside it join the candidates and their evidence
     ranks ahead; without such words, the nearer of two close candidates wins. ``scorer`` (the
-    cross-encoder) reads up to ``sentence_budget`` sentences of the ``rerank_candidates`` best passages;
-    passages are reordered by their best sentence. Without a scorer the fused order stands.
+    cross-encoder) reads up to ``sentence_budget`` sentences of the ``rerank_candidates`` best passages
+    and of every pooled passage of the ``lead_articles`` best articles; passages are reordered by their
+    best sentence. Without a scorer the fused order stands.
     """
 
     def __init__(self, collection: Collection, scorer: SentenceScorer | None = None,
                  candidates: int = 50, rerank_candidates: int = 20, per_article: int = 2,
-                 sentence_budget: int = 16) -> None:
+                 sentence_budget: int = 16, lead_articles: int = 2) -> None:
         self.collection = collection
         self.scorer = scorer
         self.candidates = candidates
         self.rerank_candidates = rerank_candidates
         self.per_article = per_article
         self.sentence_budget = sentence_budget
+        self.lead_articles = lead_articles
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                as_of: str | None = None, rerank: bool = True) -> list[Passage]:
@@ -89,7 +91,7 @@ class Retriever:
         pool = _diversify(_collapse_near_duplicates(pool), len(pool), self.per_article)
         if not rerank or self.scorer is None or not pool:
             return Retrieval(pool[:k], window=window)
-        head = pool[: self.rerank_candidates]
+        head = _with_rest_of_leaders(pool, self.rerank_candidates, self.lead_articles)
         weights = snapshot.keywords.idf(terms([query])[0])
         evidence = _timed(score_sentences(self.scorer, query, head, weights, self.sentence_budget), window, day)
         reranked = rerank_by_evidence(pool, evidence)
@@ -147,6 +149,22 @@ def _collapse_near_duplicates(passages: list[Passage], threshold: float = 0.9) -
             continue
         kept.append((passage, words))
     return [p for p, _ in kept]
+
+
+def _with_rest_of_leaders(pool: list[Passage], size: int, leaders: int) -> list[Passage]:
+    """The first ``size`` passages of ``pool``, each of the ``leaders`` best articles followed by the rest
+    of its passages in the pool: a news question is mostly about one article, and the answering sentence
+    often sits in a chunk of it that ranks far behind its lead."""
+    head = pool[:size]
+    leading = list(dict.fromkeys(p.article_id for p in head))[:leaders]
+    rest = {a: [p for p in pool[size:] if p.article_id == a] for a in leading}
+    out: list[Passage] = []
+    for i, passage in enumerate(head):
+        out.append(passage)
+        later = [p for p in head[i + 1 :] if p.article_id == passage.article_id]
+        if passage.article_id in rest and not later:
+            out += rest.pop(passage.article_id)
+    return out
 
 
 def _diversify(ranked: list[Passage], k: int, per_article: int) -> list[Passage]:

@@ -187,3 +187,35 @@ def test_sentences_pair_with_neighbours_but_never_with_a_heading() -> None:
     assert [p.text for p in pairs] == ["Sweden beat Korea 1-0 in Nizhny Novgorod. "
                                        "This was Sweden's first opening win since 1958."]
     assert pairs[0].start == 100 and pairs[0].end == 100 + text.index("\n")
+
+
+def test_the_rest_of_the_leading_article_is_read(config, tmp_path) -> None:
+    """The answering sentence sits in a late chunk of the best article that ranks behind other articles'
+    chunks; the cross-encoder still reads it, because the leading articles are read whole."""
+    filler = ["The lighthouse on Skerry Point has guided ships since 1871.",
+              "Its keeper, Ingrid Moss, climbed the tower's 112 steps every evening for four decades.",
+              "Storms often cut the island off from the mainland for weeks.",
+              "The light was electrified in 1964 but still needs daily care.",
+              "Visitors come in summer to see the tower and the seal colony below it.",
+              "Moss kept a logbook of every ship that passed the point.",
+              "Her logbooks will go to the county museum.",
+              "The island has no shop, and supplies arrive by boat.",
+              "A helicopter pad was built next to the tower in 1990.", "The fog horn sounds twice a minute.",
+              "Seabirds nest on the cliffs from April.", "The keeper's cottage has thick stone walls."]
+    late = "Tomas Lind, a former ferry captain, will take over from Moss in May."
+    (tmp_path / "keeper.txt").write_text("Lighthouse keeper retires after forty years\n\n"
+                                         + " ".join([*filler, late]), encoding="utf-8")
+    others = [("Lighthouse museum opens in harbour town", "A new museum about lighthouses and their keepers "
+               "opened in the harbour town. The keepers of old lighthouses are remembered there."),
+              ("Keeper of the old lighthouse honoured", "The old lighthouse keeper was honoured by the town. "
+               "Lighthouse keepers retire rarely, the mayor said.")]
+    for i, (title, text) in enumerate(others):
+        (tmp_path / f"other{i}.txt").write_text(f"{title}\n\n{text}", encoding="utf-8")
+    assistant = Assistant(replace(config, chunk_words=30, chunk_max_words=40))
+    Ingestor(assistant.collection).ingest(sorted(tmp_path.glob("*.txt")))
+    question = "Who is going to succeed the retiring lighthouse keeper?"
+    read = {lead: Retriever(assistant.collection, assistant.scorer(), rerank_candidates=3, per_article=1,
+                            sentence_budget=0, lead_articles=lead).retrieve(question).evidence
+            for lead in (0, 2)}
+    assert all(late not in e.text for e in read[0])  # without reading the leader whole, never seen
+    assert any(late in e.text for e in read[2])

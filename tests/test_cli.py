@@ -97,3 +97,12 @@ def test_eval_scores_gold_named_by_file_stem() -> None:
     assert summary.hit_at[1] == 1.0 and summary.citation_correct == 1.0 and summary.gold_citation == 1.0
     assert summary.quote_overlaps_marked == 1.0 and summary.this_week_hit_at_1 == 1.0
     assert summary.cited_after_question == 0
+
+
+def test_eval_matches_answers_through_typographic_punctuation() -> None:
+    from qa.evaluation import contains
+
+    quote = "“If you lose the link, it’ll just keep going and crash into the ground,” said roboticist Daniel Huber."
+    assert contains(quote, ["keep going and crash into the ground"])  # before: ” stuck to "ground"
+    assert contains("Huffington calls them her “A-Team”;", ["A-Team"])
+    assert not contains("The ground crew waited.", ["crash into the ground"])
