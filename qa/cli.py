@@ -15,6 +15,7 @@ from qa.config import Config
 
 _LISTED = 25  # per outcome in the ingest report; failures are always listed in full
 _PASSAGE_CHARS = 1200  # a normal passage is ~800 characters; a run-on one is shortened in `qa search`
+IVF_ABOVE = 200_000  # chunks; below, a flat index is exact and as fast (benchmarks/scale.py)
 
 
 class _Context:
@@ -28,7 +29,8 @@ class _Context:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Index folder [env QA_DATA_DIR, default .qa-data].")
 @click.option("--embedding-model", help="sentence-transformers name or path [env QA_EMBEDDING_MODEL].")
 @click.option("--reranker", "reranker_model", help="Bundled name, ONNX folder, or 'none' [env QA_RERANKER_MODEL].")
-@click.option("--index-type", type=click.Choice(["flat", "hnsw"]), help="FAISS index type [env QA_INDEX_TYPE].")
+@click.option("--index-type", type=click.Choice(["flat", "hnsw", "ivf"]),
+              help="FAISS index type; `qa rebuild` switches a collection to it [env QA_INDEX_TYPE].")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, embedding_model: str | None, reranker_model: str | None,
@@ -47,6 +49,16 @@ def main(ctx: click.Context, data_dir: Path | None, embedding_model: str | None,
 _wait_option = click.option(
     "--wait/--no-wait", default=True, show_default=True,
     help="If another process is writing to the data dir, wait for it (saying so), or stop at once.")
+
+
+def index_type_hint(index_type: str, chunks: int) -> str | None:
+    """Advice when the collection has outgrown its index type, or not grown into it."""
+    if index_type == "flat" and chunks > IVF_ABOVE:
+        return (f"{chunks:,} chunks: an IVF index searches faster in a quarter of the memory "
+                "(QA_INDEX_TYPE=ivf qa rebuild; the vectors are kept)")
+    if index_type == "ivf" and chunks < IVF_ABOVE // 4:
+        return f"{chunks:,} chunks: a flat index is exact and fast at this size (QA_INDEX_TYPE=flat qa rebuild)"
+    return None
 
 
 def _say_waiting(message: str) -> None:
@@ -240,7 +252,30 @@ def stats(ctx: _Context) -> None:
     click.echo(f"dates:      {s.first_date or '-'} .. {s.last_date or '-'}")
     click.echo(f"sources:    {', '.join(s.sources) or '-'}")
     click.echo(f"model:      {s.embedding_model} ({collection.dimension}-d, {s.index_type} index)")
+    base, delta, dead = collection.layers
+    click.echo(f"vectors:    {base} in the base file, {delta} added since, {dead} deleted since (`qa compact`)")
     click.echo(f"disk:       {data_dir_size(ctx.config.data_dir) / 1e6:.1f} MB")
+    if hint := index_type_hint(s.index_type, s.chunks):
+        click.echo(f"hint:       {hint}")
+
+
+@main.command()
+@_wait_option
+@click.pass_obj
+def compact(ctx: _Context, wait: bool) -> None:
+    """Write the vectors into one new base file, dropping deleted ones (commits also do this on their own
+    once deletions or additions pass 10 % of the base)."""
+    from qa.collection import CollectionBusy
+
+    collection = _collection(ctx)
+    before = collection.layers
+    try:
+        with collection.writer("a compaction", wait, _say_waiting):
+            collection.compact()
+    except CollectionBusy as error:
+        _fail(error)
+    click.echo(f"compacted: {before[0]} base + {before[1]} added - {before[2]} deleted -> "
+               f"{collection.layers[0]} vectors in one {ctx.config.index_type} base file")
 
 
 @main.command()
@@ -320,9 +355,12 @@ def evaluate(ctx: _Context, corpus: Path, questions: Path, out: Path, split: str
 
 @main.command()
 @_wait_option
+@click.option("--re-embed", is_flag=True, help="Chunk and embed every article again even when only the index "
+              "type changes (e.g. after changing the chunk settings).")
 @click.pass_obj
-def rebuild(ctx: _Context, wait: bool) -> None:
-    """Re-embed every stored article into fresh indexes (after damage, or to change model or index type)."""
+def rebuild(ctx: _Context, wait: bool, re_embed: bool) -> None:
+    """Fresh indexes from the stored articles: after damage, or to change the model or the index type (a
+    type change alone keeps the stored vectors)."""
     from tqdm import tqdm
 
     from qa.ingest import IngestProgress
@@ -338,9 +376,10 @@ def rebuild(ctx: _Context, wait: bool) -> None:
         bar.update(p.chunks_embedded - bar.n)
 
     try:
-        chunks = rebuild_collection(ctx.config, progress, wait=wait)
+        rebuilt = rebuild_collection(ctx.config, progress, wait=wait, re_embed=re_embed)
     except Exception as error:  # any failure leaves the old generation in force
         bar.close()
         _fail(error)
     bar.close()
-    click.echo(f"rebuilt: {chunks} chunks embedded with {ctx.config.embedding_model} ({ctx.config.index_type})")
+    how = f"embedded with {ctx.config.embedding_model}" if rebuilt.embedded else "re-indexed, vectors kept"
+    click.echo(f"rebuilt: {rebuilt.chunks} chunks {how} ({ctx.config.index_type} index)")

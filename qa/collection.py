@@ -1,8 +1,11 @@
 """The collection on disk: SQLite metadata + FAISS vectors + BM25, committed together.
 
-Each commit writes the vector and keyword indexes as new files tagged with the next generation
-number, then flips the generation in the same SQLite transaction that changes the metadata. A crash
-before the flip leaves the previous generation (and its files) in force; stray files are swept later.
+Vectors live in layers (``embeddings.LayeredIndex``): a base file written rarely, one small delta file
+per commit that added chunks, and deletions as tombstones (ids in the files that SQLite no longer
+holds). Each commit writes its new files tagged with the next generation number, then flips the
+generation and the manifest (``vector_base``, ``vector_deltas``) in the same SQLite transaction that
+changes the metadata. A crash before the flip leaves the previous generation (and its files) in force;
+stray files are swept later.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from embeddings import Encoder, IndexFileError, VectorIndex
+from embeddings import Encoder, IndexFileError, LayeredIndex, write_delta
 from qa.config import Config
 from qa.facets import Facets
 from qa.keyword_index import KeywordDoc, KeywordIndex, KeywordIndexStale
@@ -28,6 +31,8 @@ from qa.store import SCHEMA_VERSION, FileRecord, MetadataStore
 from qa.types import Article, Chunk, titled_text
 
 log = logging.getLogger(__name__)
+
+MAX_DELTA_FILES = 32  # past this many, a commit writes the whole delta as one file (opening reads them all)
 
 
 class CollectionError(RuntimeError):
@@ -55,7 +60,7 @@ class Change:
 class Snapshot:
     """The indexes of one committed generation: vectors, keywords and the chunks' dates and sources."""
 
-    vectors: VectorIndex
+    vectors: LayeredIndex
     keywords: KeywordIndex | None  # None only while `qa rebuild` has not committed yet
     facets: Facets
 
@@ -91,7 +96,7 @@ class Collection:
             raise CollectionError(f"{error}. Move the data dir aside and ingest again.") from error
         self.generation = int(self.store.get_meta("generation") or 0)
         if rebuilding:
-            self._current = Snapshot(VectorIndex(self.encoder.dimension, self.config.index_type), None,
+            self._current = Snapshot(LayeredIndex.empty(self.encoder.dimension, self.config.index_type), None,
                                      Facets.build([]))
             return
         self._check_settings()
@@ -126,6 +131,18 @@ class Collection:
     def _vector_path(self, generation: int) -> Path:
         return self.root / f"vectors.{generation}.faiss"
 
+    def _delta_path(self, generation: int) -> Path:
+        return self.root / f"vectors.{generation}.delta.npz"
+
+    def _manifest(self, generation: int) -> tuple[int | None, list[int]]:
+        """The generation of the base vector file (None: no base yet) and those of the delta files, as of
+        committed ``generation``."""
+        base = self.store.get_meta("vector_base")
+        if base is None:  # written before vectors were layered: one file of the generation
+            return (generation or None), []
+        deltas = self.store.get_meta("vector_deltas") or ""
+        return (int(base) or None), [int(g) for g in deltas.split(",") if g]
+
     @property
     def _keyword_folder(self) -> Path:
         return self.root / "keywords"
@@ -135,17 +152,13 @@ class Collection:
         or left by a crash) is rebuilt from the stored chunks; on a later refresh it is taken as it is, since
         the process that committed stamps it a moment after its metadata."""
         facets = Facets.build(self.store.facet_rows())
-        vectors = VectorIndex(self.dimension, self.config.index_type)
-        if generation:
-            vector_path = self._vector_path(generation)
-            hint = "; run `qa rebuild` to re-embed from the stored article texts"
-            try:
-                vectors = VectorIndex.load(vector_path, self.dimension, self.config.index_type)
-            except IndexFileError as error:
-                raise IndexFileError(f"{error}{hint}") from error
-            if len(vectors) != len(facets):
-                raise IndexFileError(f"{vector_path}: holds {len(vectors)} chunks but the metadata has "
-                                     f"{len(facets)}{hint}")
+        base, deltas = self._manifest(generation)
+        try:
+            vectors = LayeredIndex.open(self._vector_path(base) if base else None,
+                                        [self._delta_path(g) for g in deltas], facets.ids, self.dimension,
+                                        self.config.index_type)
+        except IndexFileError as error:
+            raise IndexFileError(f"{error}; run `qa rebuild` to re-embed from the stored article texts") from error
         try:
             keywords = KeywordIndex.open(self._keyword_folder, generation if at_open else None)
             if at_open and len(keywords) != len(facets):
@@ -220,35 +233,48 @@ class Collection:
                 self._lock_holder = None
                 lock.truncate(0)
 
-    def commit(self, change: Change, fresh: bool = False) -> None:
+    def commit(self, change: Change, fresh: bool = False, compact: bool = False) -> None:
         """Applies ``change`` to all three stores atomically (call inside :meth:`writer`).
 
-        With ``fresh``, the vector index starts empty and the configured model and index type become
-        the collection's settings (a rebuild).
+        With ``fresh``, the vectors start empty and the configured model and index type become the
+        collection's settings (a rebuild). The vectors get a new base file when ``compact`` is asked, when
+        ``fresh``, or when the delta or the tombstones have outgrown their share of the base; otherwise the
+        commit writes only the vectors it adds.
         """
-        if not change:
+        if not change and not compact:
             return
         next_id = self.store.next_vector_id()
         current = self.snapshot()
         removed = np.array(self.store.vector_ids_of(change.removed), dtype=np.int64)
-        if fresh:
-            vectors = VectorIndex(self.encoder.dimension, self.config.index_type)
-        else:
-            vectors = current.vectors.copy()
-            vectors.remove(removed)
         assigned: list[list[int]] = []
         added_docs: list[KeywordDoc] = []
-        for article, chunks, embedded in change.added:
+        for article, chunks, _ in change.added:
             ids = list(range(next_id, next_id + len(chunks)))
             next_id += len(chunks)
-            vectors.add(np.array(ids, dtype=np.int64), embedded)
             assigned.append(ids)
             added_docs += [KeywordDoc(i, titled_text(article.title, c.text), article.date, article.source)
                            for i, c in zip(ids, chunks)]
+        added_ids = np.array([i for ids in assigned for i in ids], dtype=np.int64)
+        added = (np.vstack([embedded for _, _, embedded in change.added]) if change.added
+                 else np.zeros((0, self.dimension), dtype=np.float32))
         added_facets = [(doc.id, doc.date, doc.source) for doc in added_docs]
 
         generation = self.generation + 1
-        vectors.save(self._vector_path(generation))
+        layers = (LayeredIndex.empty(self.encoder.dimension, self.config.index_type) if fresh
+                  else replace(current.vectors, index_type=self.config.index_type))
+        vectors = layers.changed(added_ids, added, removed)
+        base, deltas = self._manifest(self.generation)
+        if fresh or compact or vectors.needs_compaction:
+            vectors = vectors.compacted()
+            vectors.base.save(self._vector_path(generation))
+            base, deltas = generation, []
+        elif len(added_ids):
+            if len(deltas) < MAX_DELTA_FILES:
+                write_delta(self._delta_path(generation), added_ids, added)
+                deltas = [*deltas, generation]
+            else:  # many small files: this commit's file holds the whole delta instead
+                write_delta(self._delta_path(generation), *vectors.delta.vectors())
+                deltas = [generation]
         # The keyword index is changed in place before the metadata, marked as not yet matching it; it is
         # stamped once the metadata has flipped (a crash in between makes the next open rebuild it).
         if fresh or current.keywords is None:
@@ -270,19 +296,36 @@ class Collection:
             if fresh:
                 batch.set_meta("embedding_model", self.config.embedding_model)
                 batch.set_meta("dimension", str(self.encoder.dimension))
-                batch.set_meta("index_type", self.config.index_type)
+            batch.set_meta("index_type", self.config.index_type)
+            batch.set_meta("vector_base", str(base or 0))
+            batch.set_meta("vector_deltas", ",".join(map(str, deltas)))
             batch.set_meta("generation", str(generation))
         keywords.stamp(generation)
         with self._swap:
             self._current, self.generation = Snapshot(vectors, keywords, facets), generation
         self._sweep()
 
+    def compact(self, index_type: str | None = None) -> None:
+        """Writes one new base vector file without tombstones or delta, of ``index_type`` if given (the
+        collection's type changes; the vectors are kept), and the index type already set otherwise (call
+        inside :meth:`writer`)."""
+        if index_type is not None:
+            self.config = replace(self.config, index_type=index_type)
+        self.commit(Change(), compact=True)
+
+    @property
+    def layers(self) -> tuple[int, int, int]:
+        """Vectors in the base file, in the delta, and deleted from the base but not yet compacted away."""
+        vectors = self.snapshot().vectors
+        return len(vectors.base), len(vectors.delta), len(vectors.dead)
+
     def _sweep(self) -> None:
-        """Deletes vector files of other generations (left by earlier commits or crashes), and the BM25
+        """Deletes vector files the manifest does not list (left by earlier commits or crashes), and the BM25
         folders of earlier versions."""
-        keep = self._vector_path(self.generation).name
+        base, deltas = self._manifest(self.generation)
+        keep = {self._delta_path(g).name for g in deltas} | ({self._vector_path(base).name} if base else set())
         for path in self.root.iterdir():
-            if path.name.startswith(("vectors.", "bm25.")) and path.name != keep:
+            if path.name.startswith(("vectors.", "bm25.")) and path.name not in keep:
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:

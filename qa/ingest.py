@@ -7,12 +7,13 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from embeddings import IndexFileError
 from qa.articles import ArticleError, discover, read_file
 from qa.chunking import Chunker, embedding_text
-from qa.collection import Change, Collection
+from qa.collection import Change, Collection, CollectionError
 from qa.config import Config
 from qa.store import FileRecord, text_hash
 from qa.types import Article, Chunk
@@ -120,11 +121,27 @@ class Ingestor:
         return titles
 
 
-def rebuild(config: Config, progress: ProgressCallback | None = None, wait: bool = True) -> int:
-    """Re-chunks and re-embeds every stored article into fresh indexes; returns the number of chunks.
+@dataclass(frozen=True)
+class Rebuilt:
+    """What :func:`rebuild` did: how many chunks, and whether they were embedded again."""
 
-    Needs no source files, and may switch the embedding model or index type: the configured ones win.
+    chunks: int
+    embedded: bool
+
+
+def rebuild(config: Config, progress: ProgressCallback | None = None, wait: bool = True,
+            re_embed: bool = False) -> Rebuilt:
+    """Fresh indexes for every stored article, needing no source files; the configured embedding model and
+    index type win.
+
+    When only the index type changes and the stored vectors read cleanly, they are re-indexed as they are
+    (minutes, where embedding a large collection again takes days); otherwise, or with ``re_embed``, every
+    article is chunked and embedded again.
     """
+    if not re_embed:
+        reindexed = _reindexed(config, wait)
+        if reindexed is not None:
+            return reindexed
     collection = Collection(config, rebuilding=True)
     chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
     started = time.perf_counter()
@@ -149,7 +166,30 @@ def rebuild(config: Config, progress: ProgressCallback | None = None, wait: bool
                 change.added.append((article, chunks, vectors[offset : offset + len(chunks)]))
                 offset += len(chunks)
             collection.commit(change, fresh=True)
-            return len(texts)
+            return Rebuilt(len(texts), embedded=True)
+    finally:
+        collection.close()
+
+
+def _reindexed(config: Config, wait: bool) -> Rebuilt | None:
+    """The stored vectors in an index of the configured type, when the configured model made them and
+    they can be read; None when they must be embedded again."""
+    probe = Collection(config, rebuilding=True)
+    try:
+        stored_model, stored_type = probe.store.get_meta("embedding_model"), probe.store.get_meta("index_type")
+    finally:
+        probe.close()
+    if stored_model != config.embedding_model or stored_type is None:
+        return None
+    try:
+        collection = Collection(replace(config, index_type=stored_type))
+    except (CollectionError, IndexFileError) as error:
+        log.warning("re-embedding every article: the stored vectors cannot be reused (%s)", error)
+        return None
+    try:
+        with collection.writer("a rebuild", wait):
+            collection.compact(config.index_type)
+            return Rebuilt(len(collection.snapshot().vectors), embedded=False)
     finally:
         collection.close()
 

@@ -146,7 +146,7 @@ def test_wrong_model_is_a_clear_error(config, tmp_path: Path) -> None:
 def test_damaged_vector_file_is_named(config, tmp_path: Path) -> None:
     collection = Collection(config)
     Ingestor(collection).ingest([small_corpus(tmp_path / "corpus")])
-    vectors = next(config.data_dir.glob("vectors.*.faiss"))
+    vectors = next(config.data_dir.glob("vectors.*"))
     vectors.write_bytes(vectors.read_bytes()[:100])
     with pytest.raises(IndexFileError, match=vectors.name):
         Collection(config)
