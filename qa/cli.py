@@ -85,9 +85,17 @@ def _collection(ctx: _Context):
 @click.option("--prune", is_flag=True, help="Also remove articles whose files under PATHS are gone.")
 @click.option("--follow-symlinks", is_flag=True,
               help="Also follow symlinks that lead outside PATHS (by default they are skipped and listed).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Read, chunk and embed on Ray: a cluster's ADDRESS (e.g. ray://head:10001), else "
+                   "QA_RAY_ADDRESS, else a local Ray started for the run (needs the [ray] extra).")
+@click.option("--ray-actors", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Encoder actors on Ray (one per free core or GPU is a good start).")
+@click.option("--ray-batch", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Files per embedding call on Ray.")
 @_wait_option
 @click.pass_obj
-def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool, follow_symlinks: bool, wait: bool) -> None:
+def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool, follow_symlinks: bool, ray_address: str | None,
+           ray_actors: int, ray_batch: int, wait: bool) -> None:
     """Add or update articles from files and folders (.txt .md .html .json .jsonl .pdf)."""
     from tqdm import tqdm
 
@@ -106,9 +114,20 @@ def ingest(ctx: _Context, paths: tuple[Path, ...], prune: bool, follow_symlinks:
         bar.set_postfix_str(f"{p.chunks_embedded} chunks, {rate:.0f} chunks/s")
         bar.update(p.files_done - bar.n)
 
+    ingestor = Ingestor(collection, follow_symlinks=follow_symlinks, wait=wait)
     try:
-        report = Ingestor(collection, follow_symlinks=follow_symlinks, wait=wait).ingest(
-            paths, prune=prune, progress=progress)
+        if ray_address is None:
+            report = ingestor.ingest(paths, prune=prune, progress=progress)
+        else:
+            import importlib.util
+
+            if importlib.util.find_spec("ray") is None:
+                _fail(ImportError("--ray needs Ray: pip install -e '.[ray]'"))
+            from qa.distributed import RayOptions, ingest_on_ray
+
+            address = None if ray_address == "local" else ray_address
+            options = RayOptions(address or ctx.config.ray_address or None, ray_actors, ray_batch)
+            report = ingest_on_ray(ingestor, paths, options, prune=prune, progress=progress)
     except CollectionBusy as error:
         bar.close()
         _fail(error)

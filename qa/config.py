@@ -43,6 +43,7 @@ class Config:
     api_token: str = ""  # a bearer token for the REST API (besides the users' HTTP Basic credentials)
     max_upload_mb: float = 20.0
     max_upload_files: int = 50
+    ray_address: str = ""  # `qa ingest --ray` without an address: this Ray cluster, or a local one when empty
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:

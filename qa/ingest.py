@@ -6,9 +6,11 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from embeddings import IndexFileError
 from qa.articles import ArticleError, discover, read_file
@@ -90,7 +92,7 @@ class Ingestor:
         started = time.perf_counter()
         found = discover(paths, follow_symlinks=self.follow_symlinks)
         report.skipped.extend((str(p), reason) for p, reason in found.skipped)
-        run = _Run(self, report, started, progress, len(found.files))
+        run = IngestRun(self, report, started, progress, len(found.files))
         with self.collection.writer("an ingest", self.wait, run.report_waiting):
             if prune:  # first, so a moved file is re-added rather than called a duplicate of its old self
                 run.prune(paths)
@@ -119,6 +121,14 @@ class Ingestor:
             titles = [t.title for a in victims if (t := store.article(a)) is not None]
             self.collection.commit(Change(removed=victims, forgotten_files=files))
         return titles
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An article's chunks and their vectors, computed outside this process (by Ray workers)."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,7 @@ def _reindexed(config: Config, wait: bool) -> Rebuilt | None:
         collection.close()
 
 
-class _Run:
+class IngestRun:
     """State of one ingest: pending articles, the change being built, and the report."""
 
     def __init__(self, ingestor: Ingestor, report: IngestReport, started: float,
@@ -206,7 +216,7 @@ class _Run:
         self.progress = progress
         self.total = total
         self.change = Change()
-        self.pending: list[tuple[Article, list[Chunk]]] = []
+        self.pending: list[tuple[Article, list[Chunk], np.ndarray | None]] = []  # vectors when embedded elsewhere
         self.pending_chunks = 0
         self.seen_text: dict[str, str] = {}  # text hash -> article id, for duplicates within this run
         self.files_done = 0
@@ -224,38 +234,51 @@ class _Run:
             self.progress(IngestProgress(0, self.total, 0, time.perf_counter() - self.started, waiting=message))
 
     def file(self, path: Path) -> None:
-        """Handles one file: skip if unchanged, else diff its articles against the store."""
+        """Handles one file: skip if unchanged, else read it and diff its articles against the store."""
+        record = self.changed(path)
+        if record is None:
+            return
+        try:
+            read = read_file(path, max_bytes=self.ingestor.max_file_bytes)
+        except ArticleError as error:
+            self.report.failed.append((record.path, str(error)))
+            return
+        self.apply(record, read.articles, read.problems)
+
+    def changed(self, path: Path) -> FileRecord | None:
+        """The file's new record when its content may have changed; None (reported) when it has not."""
         key = str(path.resolve())
         try:
             stat = path.stat()
             known = self.store.file_record(key)
             if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                 self.report.unchanged.extend(self.store.titles_from(key))
-                return
+                return None
             digest = _file_hash(path)
         except OSError as error:
             self.report.failed.append((key, f"cannot read file: {error.strerror or error}"))
-            return
+            return None
         record = FileRecord(key, stat.st_size, stat.st_mtime_ns, digest)
         if known and known.sha256 == digest:  # touched but identical: just remember the new mtime
             self.report.unchanged.extend(self.store.titles_from(key))
             self.change.files.append(record)
-            return
-        try:
-            read = read_file(path, max_bytes=self.ingestor.max_file_bytes)
-        except ArticleError as error:
-            self.report.failed.append((key, str(error)))
-            return
-        self.report.failed.extend((key, problem) for problem in read.problems)  # each problem names its line
-        before = self.store.articles_from(key)
-        current = {a.id for a in read.articles}
+            return None
+        return record
+
+    def apply(self, record: FileRecord, articles: Sequence[Article], problems: Sequence[str],
+              embedded: Mapping[str, Embedded] | None = None) -> None:
+        """Diffs a changed file's ``articles`` against the store; ``embedded`` holds chunks and vectors
+        already computed elsewhere (by article id), the rest are chunked and embedded here."""
+        self.report.failed.extend((record.path, problem) for problem in problems)  # each names its line
+        before = self.store.articles_from(record.path)
+        current = {a.id for a in articles}
         for old_id in before.keys() - current:
             self._remove(old_id)
-        for article in read.articles:
-            self._article(article, before.get(article.id))
+        for article in articles:
+            self._article(article, before.get(article.id), (embedded or {}).get(article.id))
         self.change.files.append(record)
 
-    def _article(self, article: Article, old_hash: str | None) -> None:
+    def _article(self, article: Article, old_hash: str | None, embedded: Embedded | None = None) -> None:
         if old_hash == article.content_hash:
             self.report.unchanged.append(article.title)
             return
@@ -273,7 +296,7 @@ class _Run:
             self.report.updated.append(article.title)
         else:
             self.report.added.append(article.title)
-        chunks = self.ingestor.chunker.chunk(article)
+        chunks = embedded.chunks if embedded is not None else self.ingestor.chunker.chunk(article)
         if len(chunks) > self.ingestor.max_chunks:
             kept = chunks[self.ingestor.max_chunks - 1].end
             self.report.truncated.append(
@@ -281,7 +304,7 @@ class _Run:
                 f"({self.ingestor.max_chunks} of {len(chunks)} passages) were indexed "
                 "(QA_MAX_CHUNKS_PER_ARTICLE sets the limit)")
             chunks = chunks[: self.ingestor.max_chunks]
-        self.pending.append((article, chunks))
+        self.pending.append((article, chunks, None if embedded is None else embedded.vectors[: len(chunks)]))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.ingestor.commit_every:
             self.flush()
@@ -304,8 +327,8 @@ class _Run:
     def flush(self, final: bool = False) -> None:
         """Embeds pending chunks in one length-sorted pass, then commits them (or at the end)."""
         if self.pending:
-            texts = [embedding_text(a.title, c) for a, chunks in self.pending for c in chunks]
-            already = self.report.chunks_embedded
+            texts = [embedding_text(a.title, c) for a, chunks, given in self.pending if given is None for c in chunks]
+            already = self.report.chunks_embedded + sum(len(g) for _, _, g in self.pending if g is not None)
 
             def embedded(done: int) -> None:
                 self.report.chunks_embedded = already + done
@@ -315,9 +338,10 @@ class _Run:
             vectors = self.ingestor.collection.encoder.encode(texts, progress=embedded,
                                                               slice_size=self.ingestor.embed_batch_chunks)
             offset = 0
-            for article, chunks in self.pending:
-                self.change.added.append((article, chunks, vectors[offset : offset + len(chunks)]))
-                offset += len(chunks)
+            for article, chunks, given in self.pending:
+                if given is None:
+                    given, offset = vectors[offset : offset + len(chunks)], offset + len(chunks)
+                self.change.added.append((article, chunks, given))
             self.pending, self.pending_chunks = [], 0
         added = sum(len(chunks) for _, chunks, _ in self.change.added)
         if final or added >= self.ingestor.commit_every:
