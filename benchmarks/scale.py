@@ -102,9 +102,12 @@ def build(config, target_chunks: int, seed: int = 0) -> int:
 
 def rss_after_open(data_dir: Path, index_type: str) -> float:
     """MB of resident memory of a fresh process that opened the collection."""
-    code = ("import resource, sys\nfrom qa.collection import Collection\nfrom qa.config import Config\n"
+    # VmHWM of the child's own memory: ru_maxrss would report the parent's size at the fork (Linux keeps
+    # that high-water mark across exec), which is how earlier runs over-reported this by ~2 GB.
+    code = ("import re, sys\nfrom qa.collection import Collection\nfrom qa.config import Config\n"
             "c = Collection(Config.load(data_dir=sys.argv[1], index_type=sys.argv[2]))\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            "status = open('/proc/self/status').read()\n"
+            "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) / 1024)")
     out = subprocess.run([sys.executable, "-c", code, str(data_dir), index_type], cwd=ROOT, check=True,
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return float(out.stdout.strip().splitlines()[-1])

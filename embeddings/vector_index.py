@@ -47,7 +47,7 @@ class VectorIndex:
     def build(cls, dimension: int, index_type: str, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
         """An index of ``index_type`` holding ``vectors`` under ``ids``. An IVF index gets ~4·√N lists,
         trained on a sample, and visits the fewest lists that find ``IVF_RECALL`` of the exact top 10 of
-        200 of its own vectors; with too few vectors to train on, it stays flat (exact)."""
+        held-out queries (:func:`_enough_probes`); with too few vectors to train on, it stays flat."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if index_type != "ivf" or len(vectors) < 10_000:
             index = cls(dimension, "flat" if index_type == "ivf" else index_type)
@@ -63,7 +63,7 @@ class VectorIndex:
         index._index = faiss.IndexIDMap2(ivf)
         index.add(ids, vectors)
         ivf.make_direct_map()  # reconstruct() by position: filtered searches and compaction read vectors
-        ivf.nprobe = _enough_probes(index._index, ivf, vectors, rng.choice(len(vectors), 200, replace=False))
+        ivf.nprobe = _enough_probes(index._index, ivf, vectors, rng)
         log.info("IVF index: %d vectors in %d lists, %d visited per search", len(vectors), lists, ivf.nprobe)
         return index
 
@@ -198,18 +198,23 @@ class VectorIndex:
         return loaded
 
 
-def _enough_probes(index: faiss.IndexIDMap2, ivf: faiss.IndexIVF, vectors: np.ndarray, rows: np.ndarray,
+def _enough_probes(index: faiss.IndexIDMap2, ivf: faiss.IndexIVF, vectors: np.ndarray, rng: np.random.Generator,
                    k: int = 10) -> int:
     """The fewest lists to visit (a power of two) so that ``index`` finds ``IVF_RECALL`` of the exact top
-    ``k`` neighbours of the vectors at ``rows`` (each one's own vector left out)."""
-    queries = vectors[rows]
+    ``k`` of 200 held-out queries: half of them stored vectors (their own left out), half the midpoints of
+    two random stored vectors, which lie between topics as many questions do and need more lists."""
+    own = rng.choice(len(vectors), 100, replace=False)
+    pairs = rng.choice(len(vectors), (100, 2))
+    between = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
+    queries = np.vstack([vectors[own], between / np.linalg.norm(between, axis=1, keepdims=True)])
     _, truth = faiss.knn(queries, vectors, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
     ids = faiss.vector_to_array(index.id_map)
-    wanted = [set(ids[[r for r in row if r != own][:k]].tolist()) for row, own in zip(truth, rows)]
+    owners = [*own.tolist(), *[-1] * len(between)]
+    wanted = [set(ids[[r for r in row if r != owner][:k]].tolist()) for row, owner in zip(truth, owners)]
     probes = 1
     while probes < ivf.nlist:
         _, found = index.search(queries, k + 1, params=faiss.SearchParametersIVF(nprobe=probes))
-        if sum(len(w & set(row.tolist())) for w, row in zip(wanted, found)) >= IVF_RECALL * k * len(rows):
+        if sum(len(w & set(row.tolist())) for w, row in zip(wanted, found)) >= IVF_RECALL * k * len(queries):
             break
         probes *= 2
     return min(probes, ivf.nlist)

@@ -19,7 +19,7 @@ class Config:
     data_dir: Path = Path(".qa-data")
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 64
-    index_type: str = "flat"  # flat (exact inner product) | hnsw
+    index_type: str = "flat"  # flat (exact) | hnsw | ivf (8-bit, for large collections; `qa stats` advises)
     chunk_words: int = 120  # target words per chunk
     chunk_max_words: int = 170  # hard cap so the encoder (256 word pieces) sees the whole chunk
     chunk_overlap_sentences: int = 1
