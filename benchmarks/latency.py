@@ -92,9 +92,9 @@ def grow(collection, target_chunks: int) -> None:
 
     store = collection.store
     originals = [s.article for s in store.articles()]
-    index = collection.snapshot().vectors._index
-    per_article = {a.id: np.vstack([index.reconstruct(vid) for vid in store.vector_ids_of([a.id])])
-                   for a in originals}
+    ids, vectors = collection.snapshot().vectors.vectors()
+    row_of = {int(vid): row for row, vid in enumerate(ids)}
+    per_article = {a.id: vectors[[row_of[vid] for vid in store.vector_ids_of([a.id])]] for a in originals}
     config = collection.config
     chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
     copy = 0

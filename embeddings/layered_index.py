@@ -87,14 +87,16 @@ class LayeredIndex:
         base = max(1, len(self.base))
         return len(self.dead) > DEAD_SHARE * base or len(self.delta) > max(DELTA_MIN, DELTA_SHARE * base)
 
-    def compacted(self) -> LayeredIndex:
-        """One base of ``index_type`` holding exactly the live vectors; no delta, no tombstones."""
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every live ``(id, vector)``, as two arrays (an IVF base gives its 8-bit vectors decoded)."""
         base_ids, base_vectors = self.base.vectors()
         keep = ~np.isin(base_ids, self.dead)
         delta_ids, delta_vectors = self.delta.vectors()
-        ids = np.concatenate([base_ids[keep], delta_ids])
-        vectors = np.vstack([base_vectors[keep], delta_vectors])
-        base = VectorIndex.build(self.base.dimension, self.index_type, ids, vectors)
+        return np.concatenate([base_ids[keep], delta_ids]), np.vstack([base_vectors[keep], delta_vectors])
+
+    def compacted(self) -> LayeredIndex:
+        """One base of ``index_type`` holding exactly the live vectors; no delta, no tombstones."""
+        base = VectorIndex.build(self.base.dimension, self.index_type, *self.vectors())
         return LayeredIndex(base, VectorIndex(self.base.dimension, "flat"), np.zeros(0, np.int64), self.index_type)
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -17,7 +17,7 @@ from tests.conftest import ROOT, small_corpus
 
 
 def _vectors_by_chunk(collection: Collection) -> dict[str, np.ndarray]:
-    ids, vectors = collection.snapshot().vectors.delta.vectors()
+    ids, vectors = collection.snapshot().vectors.vectors()
     chunk_of = dict(collection.store._query("SELECT vector_id, chunk_id FROM chunks"))
     return {chunk_of[int(i)]: v for i, v in zip(ids, vectors)}
 
