@@ -34,14 +34,23 @@ class VectorIndex:
             raise ValueError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
         if index_type == "ivf":
             raise ValueError("an IVF index is trained on its vectors: use VectorIndex.build")
-        self.dimension = dimension
-        self.index_type = index_type
         if index_type == "hnsw":
             inner = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efSearch = 128
         else:
             inner = faiss.IndexFlatIP(dimension)
-        self._index = faiss.IndexIDMap2(inner)
+        self._adopt(dimension, index_type, faiss.IndexIDMap2(inner))
+
+    def _adopt(self, dimension: int, index_type: str, index: faiss.IndexIDMap2) -> None:
+        self.dimension, self.index_type, self._index = dimension, index_type, index
+        self._sorted: np.ndarray | None = None  # ids in order, for filtered IVF searches; built on first use
+
+    @classmethod
+    def _of(cls, dimension: int, index_type: str, index: faiss.IndexIDMap2) -> VectorIndex:
+        """A VectorIndex around an existing FAISS index (built, copied or read)."""
+        wrapped = cls.__new__(cls)
+        wrapped._adopt(dimension, index_type, index)
+        return wrapped
 
     @classmethod
     def build(cls, dimension: int, index_type: str, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
@@ -58,9 +67,7 @@ class VectorIndex:
         ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, lists,
                                             faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         ivf.train(vectors[rng.choice(len(vectors), min(len(vectors), 64 * lists), replace=False)])
-        index = cls.__new__(cls)
-        index.dimension, index.index_type = dimension, "ivf"
-        index._index = faiss.IndexIDMap2(ivf)
+        index = cls._of(dimension, "ivf", faiss.IndexIDMap2(ivf))
         index.add(ids, vectors)
         ivf.make_direct_map()  # reconstruct() by position: filtered searches and compaction read vectors
         ivf.nprobe = _enough_probes(index._index, ivf, vectors, rng)
@@ -151,16 +158,14 @@ class VectorIndex:
         return [(int(present[i]), float(scores[i])) for i in best]
 
     def _sorted_ids(self) -> np.ndarray:
-        if getattr(self, "_sorted", None) is None or len(self._sorted) != len(self):
+        if self._sorted is None or len(self._sorted) != len(self):
             self._sorted = np.sort(self.ids())
         return self._sorted
 
     def copy(self) -> VectorIndex:
         """An independent copy, so readers keep the old index while a writer changes the new one."""
-        clone = VectorIndex.__new__(VectorIndex)
-        clone.dimension, clone.index_type = self.dimension, self.index_type
-        clone._index = faiss.deserialize_index(faiss.serialize_index(self._index))
-        return clone
+        return VectorIndex._of(self.dimension, self.index_type,
+                               faiss.deserialize_index(faiss.serialize_index(self._index)))
 
     def save(self, path: Path) -> None:
         """Writes the index to ``path`` atomically (temp file, fsync, rename)."""
@@ -174,9 +179,9 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, dimension: int, mmap: bool = False) -> VectorIndex:
-        """Reads an index saved by :meth:`save` (its type from the file); with ``mmap`` the vectors stay in
-        the file, paged in as searches read them, so opening a large index does not read it all.
-        Raises :class:`IndexFileError` naming the file if it is bad."""
+        """Reads an index saved by :meth:`save` (its type from the file); with ``mmap`` an IVF index's lists
+        stay in the file, paged in as searches read them, so opening it does not read it all (a flat index
+        is read whole either way). Raises :class:`IndexFileError` naming the file if it is bad."""
         try:
             if not path.is_file():
                 raise OSError("no such file")
@@ -188,14 +193,12 @@ class VectorIndex:
             raise IndexFileError(f"{path}: vectors are {index.d}-d, expected {dimension}-d")
         if not isinstance(index, faiss.IndexIDMap2):
             raise IndexFileError(f"{path}: not an id-mapped FAISS index")
-        loaded = cls.__new__(cls)
-        loaded.dimension, loaded._index = dimension, index
         inner = faiss.downcast_index(index.index)
-        loaded.index_type = ("hnsw" if isinstance(inner, faiss.IndexHNSW)
-                             else "ivf" if isinstance(inner, faiss.IndexIVF) else "flat")
-        if loaded.index_type == "ivf":
+        index_type = ("hnsw" if isinstance(inner, faiss.IndexHNSW)
+                      else "ivf" if isinstance(inner, faiss.IndexIVF) else "flat")
+        if index_type == "ivf":
             faiss.extract_index_ivf(index.index).make_direct_map()
-        return loaded
+        return cls._of(dimension, index_type, index)
 
 
 def _enough_probes(index: faiss.IndexIDMap2, ivf: faiss.IndexIVF, vectors: np.ndarray, rng: np.random.Generator,
