@@ -146,13 +146,13 @@ class VectorIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
     def _among(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
-        """Exact top ``k`` among the ``allowed`` ids this index holds (their vectors read one by one)."""
+        """Exact top ``k`` among the ``allowed`` ids this index holds (their vectors read in one batch)."""
         held = self._sorted_ids()
         at = np.minimum(np.searchsorted(held, allowed), len(held) - 1)
         present = allowed[held[at] == allowed]
         if not len(present):
             return []
-        vectors = np.vstack([self._index.reconstruct(int(i)) for i in present])
+        vectors = self._index.reconstruct_batch(present)
         scores = vectors @ np.asarray(query, dtype=np.float32).ravel()
         best = np.argsort(-scores)[:k]
         return [(int(present[i]), float(scores[i])) for i in best]

@@ -158,12 +158,12 @@ def _with_rest_of_leaders(pool: list[Passage], size: int, leaders: int) -> list[
     head = pool[:size]
     leading = list(dict.fromkeys(p.article_id for p in head))[:leaders]
     rest = {a: [p for p in pool[size:] if p.article_id == a] for a in leading}
+    last = {p.article_id: i for i, p in enumerate(head)}  # where each article's last passage in the head is
     out: list[Passage] = []
     for i, passage in enumerate(head):
         out.append(passage)
-        later = [p for p in head[i + 1 :] if p.article_id == passage.article_id]
-        if passage.article_id in rest and not later:
-            out += rest.pop(passage.article_id)
+        if last[passage.article_id] == i:
+            out += rest.get(passage.article_id, [])
     return out
 
 
