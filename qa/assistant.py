@@ -18,6 +18,7 @@ from qa.config import Config
 from qa.evidence import SentenceScorer
 from qa.followup import Turn, rewrite
 from qa.llm import LLMAnswerer, LLMError, client_from_config
+from qa.names import places
 from qa.questions import bound_question
 from qa.retrieval import Retriever
 from qa.types import Answer, SearchFilters
@@ -60,12 +61,14 @@ class Assistant:
             return self._reranker
 
     def warm_up(self) -> None:
-        """Loads the encoder and the cross-encoder and runs each once, so that the first question after a
-        start is as fast as the next ones (the server calls this in the background as it starts)."""
+        """Loads the encoder and the cross-encoder and runs each once, and reads the place-name gazetteer, so
+        that the first question after a start is as fast as the next ones (the server calls this in the
+        background as it starts)."""
         started = time.perf_counter()
         self.collection.encoder.encode_query("warm up")
         if self.reranker is not None:
             self.reranker.score("warm up", ["The models are loaded."])
+        places()
         log.info("models warm in %.1f s", time.perf_counter() - started)
 
     def scorer(self) -> SentenceScorer:

@@ -32,6 +32,8 @@ from qa.types import Article, Chunk, titled_text
 
 log = logging.getLogger(__name__)
 
+REFRESH_ATTEMPTS = 3  # commits that may land while another process reads one before it gives up
+
 MAX_DELTA_FILES = 32  # past this many, a commit writes the whole delta as one file (opening reads them all)
 
 
@@ -180,13 +182,23 @@ class Collection:
 
     def refresh(self) -> bool:
         """Picks up a commit made by another process; returns True if anything changed."""
-        generation = int(self.store.get_meta("generation") or 0)
-        if generation == self.generation:
-            return False
-        current = self._load_indexes(generation)
-        with self._swap:
-            self._current, self.generation = current, generation
-        return True
+        for attempt in range(REFRESH_ATTEMPTS):
+            generation = int(self.store.get_meta("generation") or 0)
+            if generation == self.generation:
+                return False
+            try:
+                current = self._load_indexes(generation)
+            except IndexFileError:
+                # Another process committed again while these files were read, and its sweep removed the
+                # ones this generation listed: read the newer generation instead.
+                if attempt + 1 == REFRESH_ATTEMPTS or int(self.store.get_meta("generation") or 0) == generation:
+                    raise
+                log.info("generation %d was replaced while it was read; reading the newer one", generation)
+                continue
+            with self._swap:
+                self._current, self.generation = current, generation
+            return True
+        return False
 
     # --- writing ------------------------------------------------------------------------------
     @contextmanager

@@ -70,6 +70,32 @@ def test_a_commit_writes_only_what_it_adds_and_deletions_are_tombstones(config, 
     assert sorted(p.name for p in config.data_dir.glob("vectors.*")) == [f"vectors.{compacted.generation}.faiss"]
 
 
+def test_a_reader_whose_files_are_swept_while_it_reads_takes_the_newer_generation(config, tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """The app refreshes while `qa ingest` in another process commits twice: the reader has read the
+    manifest of the first commit when the second one compacts and sweeps that manifest's files away."""
+    writer = _compacted(config, tmp_path)
+    reader = Collection(config)
+    Ingestor(writer).ingest([_article(tmp_path, "otters", "Otters return to the river Wend",
+                                      "Otters were seen in the river Wend for the first time in fifty years.")])
+    read_manifest = reader._manifest
+    swept = []
+
+    def manifest_then_another_commit(generation: int) -> tuple[int | None, list[int]]:
+        manifest = read_manifest(generation)
+        if not swept:  # the other process compacts between this read and the opening of the files
+            swept.append(generation)
+            with writer.writer():
+                writer.compact()
+        return manifest
+
+    monkeypatch.setattr(reader, "_manifest", manifest_then_another_commit)
+    assert reader.refresh()
+    assert swept and reader.generation == writer.generation > swept[0]
+    assert reader.layers == writer.layers and reader.check() == []
+    assert Retriever(reader).search("otters in the river", k=1, rerank=False)[0].article_id == "otters"
+
+
 def test_deletions_past_their_share_compact_on_their_own(config, tmp_path: Path) -> None:
     collection = _compacted(config, tmp_path)
     before = collection.layers[0]
