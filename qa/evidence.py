@@ -134,10 +134,11 @@ def _scored(scorer: SentenceScorer, query: str, candidates: list[Evidence]) -> l
 
 
 def rerank_by_evidence(passages: Sequence[Passage], evidence: Sequence[Evidence]) -> list[Passage]:
-    """Passages with scored evidence first, by their best evidence; the rest keep their order after."""
-    best: dict[str, float] = {}
-    for item in evidence:
-        best.setdefault(item.passage.chunk_id, item.ranking)
-    scored = [replace(p, score=best[p.chunk_id]) for p in passages if p.chunk_id in best]
-    scored.sort(key=lambda p: -p.score)
-    return scored + [p for p in passages if p.chunk_id not in best]
+    """Passages with scored evidence first, in the order of their best evidence in ``evidence`` (ranked
+    best first), scored with its ranking; the rest keep their order after."""
+    first: dict[str, tuple[int, float]] = {}
+    for position, item in enumerate(evidence):
+        first.setdefault(item.passage.chunk_id, (position, item.ranking))
+    scored = [replace(p, score=first[p.chunk_id][1]) for p in passages if p.chunk_id in first]
+    scored.sort(key=lambda p: first[p.chunk_id][0])
+    return scored + [p for p in passages if p.chunk_id not in first]

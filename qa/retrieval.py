@@ -128,7 +128,8 @@ def _within(filters: SearchFilters | None, window: DateWindow) -> SearchFilters:
 
 
 def _timed(evidence: list[Evidence], window: DateWindow | None, day: date | None) -> list[Evidence]:
-    """Evidence re-ranked for the question's date: inside the window first, else nearer first among close ones."""
+    """Evidence re-ranked for the question's date: with a window, its dated articles first, then undated
+    ones, then the rest (each by score); without one, nearer first among close ones."""
     if day is None:
         return evidence
     timed = []
@@ -138,7 +139,14 @@ def _timed(evidence: list[Evidence], window: DateWindow | None, day: date | None
         else:
             boost = -_distance_penalty(_days_apart(item.passage.date, day))
         timed.append(replace(item, boost=boost))
-    return sorted(timed, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
+    return sorted(timed, key=lambda e: (_tier(e.passage.date, window), -e.ranking, e.rank, len(e.spans)))
+
+
+def _tier(article_date: str | None, window: DateWindow | None) -> int:
+    """0 for an article inside the question's window (or any article when it has none), 1 undated, 2 outside."""
+    if window is None or window.contains(article_date):
+        return 0
+    return 1 if parse_date(article_date) is None else 2
 
 
 def _distance_penalty(days: int) -> float:

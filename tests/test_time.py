@@ -88,6 +88,15 @@ def test_this_week_question_picks_the_article_of_its_week(quake_assistant: Assis
     assert any("From articles of" in note and "this week" in note for note in answer.notes)
 
 
+def test_the_window_articles_rank_first_even_when_another_week_matches_better(quake_assistant: Assistant) -> None:
+    """"This week" as of 2021-07-12 is the 2021 quake; the 2019 report names Trona, as the question does,
+    yet ranks after it and is never quoted."""
+    answer = quake_assistant.ask("How many people were injured near Trona in this week's earthquake?",
+                                 as_of="2021-07-12")
+    assert answer.retrieved[0].article_id == "quake-2021"
+    assert all(c.article_id != "quake-2019" for c in answer.citations)
+
+
 def test_never_cites_an_article_dated_after_as_of(quake_assistant: Assistant) -> None:
     for question in ["How many people were injured in the Ridgecrest earthquake?",
                      "Which town had a water main break after the earthquake?"]:
