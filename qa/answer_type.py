@@ -153,19 +153,20 @@ def expected(question: str) -> Expected:
     return Expected.ANY
 
 
-def answer_span(question: str, sentence: str, kind: Expected | None = None) -> Span | None:
+def answer_span(question: str, sentence: str, kind: Expected | None = None, context: str = "") -> Span | None:
     """The first place in ``sentence`` that gives what ``question`` asks for and the question does not hold.
 
     None when the sentence gives no such thing; for questions of no particular kind, the span of the
     whole sentence (it may answer; the cross-encoder's score decides). ``kind`` is ``expected(question)``,
-    for callers that check many sentences against one question.
+    for callers that check many sentences against one question; ``context`` the text around the sentence
+    (its passage), where a lone surname's full name may stand ("Valeska Paris" for "Paris").
     """
     kind = kind or expected(question)
     if kind is Expected.ANY or kind is Expected.TIME:
         return Span(0, len(sentence)) if kind is Expected.ANY or _HAS_TIME.search(sentence) else None
     asked = set(_WORD.findall(question.lower()))
     if kind.is_name:
-        return _new_name(sentence, asked, kind)
+        return _new_name(sentence, asked, kind, context)
     if kind is Expected.NUMBER and not _HAS_NUMBER.search(sentence):
         return None
     for match in _SPAN_KINDS[kind].finditer(sentence):
@@ -208,7 +209,7 @@ def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
     return start + len(piece) - len(piece.lstrip(" ,")), end - len(piece) + len(piece.rstrip(" ,."))
 
 
-def _new_name(sentence: str, asked: set[str], kind: Expected) -> Span | None:
+def _new_name(sentence: str, asked: set[str], kind: Expected, context: str = "") -> Span | None:
     """A quoted term or a proper name of the kind asked for that the question does not hold; full names
     before single words."""
     for match in _QUOTED.finditer(sentence):
@@ -219,7 +220,7 @@ def _new_name(sentence: str, asked: set[str], kind: Expected) -> Span | None:
         if kind is Expected.NAME or (match.group(1)[:1].isupper() and len(words) <= 6):
             return Span(match.start(1), match.end(1))
     found = []
-    for name in names(sentence):
+    for name in names(sentence, context):
         words = [w for w in _WORD.findall(name.text.lower()) if w not in _NOT_NAMES]
         if not words or set(words) <= asked or name.kind in _NOT_ACCEPTED[kind]:
             continue

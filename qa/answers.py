@@ -31,7 +31,7 @@ _LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(?i:but|and|or|so|yet|howeve
 def fits(question: str, evidence: Evidence, kind: Expected | None = None) -> bool:
     """True when ``evidence`` gives the kind of answer ``question`` asks for (``kind``: ``expected(question)``),
     from an article of a fitting year."""
-    return (answer_span(question, evidence.text, kind) is not None
+    return (answer_span(question, evidence.text, kind, evidence.passage.text) is not None
             and not year_conflict(question, evidence.text, evidence.passage.date))
 
 
@@ -194,7 +194,7 @@ def _surest_names_first(question: str, kind: Expected, fitting: list[Evidence]) 
     psychologist" for "which psychologist") outranks a name they cannot place, by ``SURE_NAME_BONUS``."""
     ranked = []
     for item in fitting:
-        span = answer_span(question, item.text, kind)
+        span = answer_span(question, item.text, kind, item.passage.text)
         ranked.append(replace(item, boost=item.boost + SURE_NAME_BONUS) if span is not None and span.sure else item)
     return sorted(ranked, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
 
@@ -209,7 +209,7 @@ def _answer_span(question: str, quote: _Sentence, kind: Expected) -> tuple[int, 
     particular (a name, a number, a date) and the quote states it."""
     if kind in (Expected.ANY, Expected.TIME):
         return None
-    span = answer_span(question, quote.text, kind)
+    span = answer_span(question, quote.text, kind, quote.passage.text)
     return (quote.start + span.start, quote.start + span.end) if span is not None else None
 
 

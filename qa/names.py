@@ -83,13 +83,19 @@ _EXTRA_PLACES = {
     "palestine", "gaza", "west bank", "tibet", "hong kong", "taiwan", "kosovo", "crimea", "catalonia", "bavaria",
     "the netherlands", "the united states", "the uk", "the us", "the philippines",
 }
+# Words that come before a place name and make a longer place of it, not a person ("New York").
+_NOT_FIRST_NAMES = {"new", "old", "greater", "central", "northern", "southern", "eastern", "western", "upper",
+                    "lower", "east", "west", "north", "south", "inner", "outer", "metropolitan", "downtown",
+                    "little", "great", "grand", *_PLACE_WORDS, *_ORGANISATION_WORDS, *_PERSON_TITLES}
 _ACRONYM = re.compile(r"^(?:[A-Z]\.?){2,6}s?$")
 # Demonyms are places too ("which nation's squad?" -> "Slovenian"): a country's name plus a demonym ending.
 _DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "i", "ic", "n")
 
 
-def names(sentence: str) -> list[Name]:
-    """Every proper name in ``sentence`` (capitalised words, with "of", "de"... between them), classified."""
+def names(sentence: str, context: str = "") -> list[Name]:
+    """Every proper name in ``sentence`` (capitalised words, with "of", "de"... between them), classified;
+    a lone word that names a place is a person's surname when ``context`` (the text around the sentence)
+    gives it after a first name ("Valeska Paris", then "Paris said…"; "Lloyd Austin", then "Austin")."""
     found = []
     for match in _NAME.finditer(sentence):
         start, text = match.start(), match.group(0)
@@ -100,7 +106,10 @@ def names(sentence: str) -> list[Name]:
             continue
         before = sentence[:start]
         opens = not before.strip() or before.rstrip()[-1:] in ".!?:\"“”‘’'"
-        found.append(Name(start, match.end(), text, kind_of(text, before), opens))
+        kind = kind_of(text, before)
+        if kind is NameKind.PLACE and context and _is_surname(text, context):
+            kind = NameKind.PERSON
+        found.append(Name(start, match.end(), text, kind, opens))
     return found
 
 
@@ -128,6 +137,20 @@ def kind_of(name: str, before: str = "") -> NameKind:
     if 2 <= len(tokens) <= 4 and all(t[:1].isupper() and not t.isupper() for t in tokens):
         return NameKind.PERSON
     return NameKind.UNKNOWN
+
+
+def _is_surname(name: str, context: str) -> bool:
+    """True when the one word ``name`` follows a first name somewhere in ``context`` ("Valeska Paris"), and
+    not a word that makes a longer place of it ("New York", "South Africa", "Greater London")."""
+    bare = _POSSESSIVE.sub("", name.strip())
+    if not bare or " " in bare:
+        return False
+    for match in re.finditer(rf"\b([A-Z][a-z]+)\s+{re.escape(bare)}\b", context):
+        first = match.group(1).lower()
+        if (first not in _NOT_FIRST_NAMES and first not in places() and f"{first} {bare.lower()}" not in places()
+                and not _LEADING_WORD.match(match.group(1) + " ")):
+            return True
+    return False
 
 
 @functools.cache

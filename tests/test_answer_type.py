@@ -97,6 +97,19 @@ def test_a_name_never_runs_across_sentences() -> None:
     assert "Prince George of Cambridge" in found and "Kate" in found and "J. K. Rowling" in found, found
 
 
+def test_a_surname_that_is_also_a_city_is_a_person_where_the_full_name_stands() -> None:
+    context = "Defense Secretary Lloyd Austin visited Kyiv on Monday. Austin said the aid would continue."
+    sentence = "Austin said the aid would continue."
+    assert [n.kind for n in names(sentence)] == [NameKind.PLACE]
+    assert [n.kind for n in names(sentence, context)] == [NameKind.PERSON]
+    question = "Who said the aid would continue?"
+    assert answer_span(question, sentence) is None
+    span = answer_span(question, sentence, context=context)
+    assert span is not None and sentence[span.start : span.end] == "Austin"
+    elsewhere = "Flights left New York for London. Three more landed in York."
+    assert {n.text: n.kind for n in names("Three more landed in York.", elsewhere)}["York"] is NameKind.PLACE
+
+
 def test_year_conflict() -> None:
     question = "How many pilgrims died in the stampede during the 2015 Hajj?"
     assert year_conflict(question, "Over 345 pilgrims have been killed in a stampede.", "2006-01-12")
