@@ -133,10 +133,12 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
                 with gr.Row(elem_id="qa-tools"):
                     new_chat_button = gr.Button("New chat", size="sm", scale=0, min_width=96, elem_id="qa-new-chat")
                     export_button = gr.Button("Export", size="sm", scale=0, min_width=96, elem_id="qa-export")
-                    as_of = gr.Textbox(value=today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
-                                       min_width=150, scale=0, elem_id="qa-as-of", container=False,
-                                       info="The question's date: later articles are left out; "
-                                            "“this week” counts back from it")
+                    with gr.Row(elem_id="qa-as-of-row"):
+                        gr.HTML('<span class="qa-as-of-label">As of</span>', elem_id="qa-as-of-label", min_width=0)
+                        as_of = gr.Textbox(value=today, label="As of", placeholder="YYYY-MM-DD", max_lines=1,
+                                           min_width=120, scale=0, elem_id="qa-as-of", container=False)
+                        gr.HTML('<span class="qa-hint">the question\'s date: later articles are left out, and '
+                                '“this week” counts back from it</span>', elem_id="qa-as-of-hint", min_width=0)
                     use_llm = gr.Checkbox(value=True, label=f"Use LLM ({config.llm_model})",
                                           visible=config.llm_enabled, elem_id="qa-use-llm", container=False)
                 exports = gr.File(label="Conversation (Markdown and HTML)", file_count="multiple", visible=False,
