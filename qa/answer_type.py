@@ -198,9 +198,10 @@ def year_conflict(question: str, text: str, article_date: str | None) -> bool:
 
 def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
     """``start:end`` grown over the figures and units around it ("$" -> "$28.8 million", "%" -> "46%")."""
-    while start > 0 and _AMOUNT_PART.fullmatch(sentence[start - 1]):
+    # ", " ends a figure: "In 2009, 3.5 million" holds two ("1,200" stays one).
+    while start > 0 and _AMOUNT_PART.fullmatch(sentence[start - 1]) and sentence[start - 2 : start] != ", ":
         start -= 1
-    while end < len(sentence) and _AMOUNT_PART.fullmatch(sentence[end]):
+    while end < len(sentence) and _AMOUNT_PART.fullmatch(sentence[end]) and sentence[end : end + 2] != ", ":
         end += 1
     tail = _SCALE.match(sentence, end)
     if tail is not None:

@@ -110,6 +110,14 @@ def test_a_surname_that_is_also_a_city_is_a_person_where_the_full_name_stands() 
     assert {n.text: n.kind for n in names("Three more landed in York.", elsewhere)}["York"] is NameKind.PLACE
 
 
+def test_a_figure_ends_at_a_comma_and_space() -> None:
+    sentence = "In 2014, 32 million electric bicycles were sold, 1,200 of them in Oslo."
+    span = answer_span("How many electric bicycles were sold in 2014?", sentence)
+    assert span is not None and sentence[span.start : span.end] == "32 million"
+    span = answer_span("How many were sold in Oslo?", "Of those, 1,200 were sold in Oslo.")
+    assert span is not None and "Of those, 1,200 were sold in Oslo."[span.start : span.end] == "1,200"
+
+
 def test_year_conflict() -> None:
     question = "How many pilgrims died in the stampede during the 2015 Hajj?"
     assert year_conflict(question, "Over 345 pilgrims have been killed in a stampede.", "2006-01-12")
