@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from qa.answer_type import Expected, answer_span, expected, year_conflict
+from qa.answer_type import Expected, Span, answer_span, expected, year_conflict
 from qa.corroboration import corroborating, overlap
 from qa.evidence import Evidence
 from qa.sentences import split_sentences
@@ -28,11 +28,12 @@ _LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(?i:but|and|or|so|yet|howeve
                          r"he|she|his|her|him|such|both)\b)")
 
 
-def fits(question: str, evidence: Evidence, kind: Expected | None = None) -> bool:
-    """True when ``evidence`` gives the kind of answer ``question`` asks for (``kind``: ``expected(question)``),
-    from an article of a fitting year."""
-    return (answer_span(question, evidence.text, kind, evidence.passage.text) is not None
-            and not year_conflict(question, evidence.text, evidence.passage.date))
+def fitting_span(question: str, evidence: Evidence, kind: Expected | None = None) -> Span | None:
+    """Where ``evidence`` gives the kind of answer ``question`` asks for (``kind``: ``expected(question)``);
+    None when it gives none, or comes from an article of a year the question cannot mean."""
+    if year_conflict(question, evidence.text, evidence.passage.date):
+        return None
+    return answer_span(question, evidence.text, kind, evidence.passage.text)
 
 
 class CitationBuilder:
@@ -87,9 +88,8 @@ class ExtractiveAnswerer:
             # The question names its time ("this week"): an article of another date reports another event
             # (last year's earthquake, another season's final), so only the window's articles may answer.
             eligible = [e for e in eligible if e.passage.date is None or window.contains(e.passage.date)]
-        fitting = [e for e in eligible if fits(question, e, kind)]
-        if kind.is_name:
-            fitting = _surest_names_first(question, kind, fitting)
+        spans = [(e, fitting_span(question, e, kind)) for e in eligible]
+        fitting = _surest_names_first([(e, span) for e, span in spans if span is not None], kind)
         confidence = fitting[0].score if fitting else None
         # When the sentences closest to the question do not give what it asks for, a sentence further off
         # that does is mostly about something else: a near miss ("which firm built it?" -> "built by a
@@ -181,7 +181,9 @@ def _sentences(evidence: Evidence) -> list[_Sentence]:
 
 
 def _leaned_on(sentence: _Sentence) -> _Sentence | None:
-    """The sentence before ``sentence`` (one that leans on it: "He said…", "” she added") in its passage."""
+    """The sentence before ``sentence`` in its passage, when ``sentence`` leans on it ("He said…", "” she added")."""
+    if not _LEANS_BACK.match(sentence.text):
+        return None
     passage = sentence.passage
     earlier = [s for s in split_sentences(passage.text) if passage.start + s.end <= sentence.start]
     if not earlier:
@@ -189,13 +191,13 @@ def _leaned_on(sentence: _Sentence) -> _Sentence | None:
     return _Sentence(passage, passage.start + earlier[-1].start, passage.start + earlier[-1].end)
 
 
-def _surest_names_first(question: str, kind: Expected, fitting: list[Evidence]) -> list[Evidence]:
-    """``fitting`` re-ranked so that a name the rules know to be of the kind asked for ("Alex Weiss, a
-    psychologist" for "which psychologist") outranks a name they cannot place, by ``SURE_NAME_BONUS``."""
-    ranked = []
-    for item in fitting:
-        span = answer_span(question, item.text, kind, item.passage.text)
-        ranked.append(replace(item, boost=item.boost + SURE_NAME_BONUS) if span is not None and span.sure else item)
+def _surest_names_first(fitting: list[tuple[Evidence, Span]], kind: Expected) -> list[Evidence]:
+    """The fitting evidence (with the span each gives) in ranking order; for a name question, a name the rules
+    know to be of the kind asked for ("Alex Weiss, a psychologist" for "which psychologist") outranks one
+    they cannot place, by ``SURE_NAME_BONUS``."""
+    if not kind.is_name:
+        return [item for item, _ in fitting]
+    ranked = [replace(item, boost=item.boost + SURE_NAME_BONUS) if span.sure else item for item, span in fitting]
     return sorted(ranked, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
 
 
@@ -218,7 +220,7 @@ def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
     quote never opens with a fragment that leans on a sentence left out."""
     article_order = {s.passage.article_id: i for i, s in reversed(list(enumerate(chosen)))}
     for sentence in list(chosen):
-        before = _leaned_on(sentence) if _LEANS_BACK.match(sentence.text) else None
+        before = _leaned_on(sentence)
         if before is not None and before.key not in {s.key for s in chosen}:
             chosen.append(before)
     quotes: list[_Sentence] = []

