@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from qa.names import NameKind, names
+from qa.names import NameKind, is_generic, names
 
 
 class Expected(Enum):
@@ -52,7 +52,8 @@ _FILLER = r"((?!(is|was|are|were|did|does|do|has|had|will|would|can|could|should
 _QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pattern, re.I)) for kind, pattern in [
     (Expected.AGE, r"\b(how old|what age|at what age|aged how)\b"),
     (Expected.SHARE, r"\b(what|which) (share|percentage|percent|proportion|fraction|portion)\b|\bwhat per ?cent\b"),
-    (Expected.MONEY, r"\bhow much (money|cash|funding)\b|\bhow much (did|does|do|will|would|was|is|were|has|had)\b"
+    (Expected.MONEY, r"\bhow much (money|cash|funding)\b"
+                     r"|\bhow much (\w+ )?(did|does|do|will|would|was|is|were|has|had)\b"
                      r"[^?]*\b(pay|paid|spend|spent|cost|costs|receive|received|earn|earned|raise|raised|sell|sold|"
                      r"worth|fine|fined|charge|charged|invest|invested|owe|owed|price)\b|\bat what (price|cost)\b"
                      r"|\bwhat (did|does|will) [^?]* cost\b|\bwhat (was|is) the (price|cost|fee|fine|budget|salary)\b"),
@@ -101,6 +102,12 @@ _HAS_TIME = re.compile(rf"\d|\b({_MONTHS}|{_WEEKDAYS}|yesterday|today|tomorrow|t
                        r"weekend|month|year|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|"
                        r"midnight|dawn|since|until|after|before|during|later|earlier|soon)\b", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+# Numbers that do not count things: "In 2014," is a year, "a four-month tour" a duration, "once" a frequency.
+_YEAR_OF = re.compile(rf"\b(in|since|by|until|till|from|of|during|before|after|early|late|mid|{_MONTHS})[- ]$", re.I)
+_TIME_UNIT = re.compile(r"-(second|minute|hour|day|week|month|year|decade|century)s?\b", re.I)
+_FREQUENCY = re.compile(r"^(once|twice|thrice)$", re.I)
+_CURRENCY = re.compile(r"[$£€¥₹]|\b(dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence|usd|gbp|eur|free|"
+                       r"nothing)\b", re.I)
 _NUMBER_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|\b({_NUMBER_WORDS})\b", re.I)
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -170,11 +177,31 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
     if kind is Expected.NUMBER and not _HAS_NUMBER.search(sentence):
         return None
     for match in _SPAN_KINDS[kind].finditer(sentence):
+        if kind is Expected.NUMBER and not _counts(question, sentence, match):
+            continue
         start, end = _widened(sentence, match.start(), match.end())
+        money = _CURRENCY.search(sentence[start:end])
+        if kind is Expected.MONEY and not (money or re.search(r"\d", sentence[start:end])):
+            continue  # "enough to power a million homes": a scale alone is no sum of money
+        if kind is Expected.NUMBER and money and re.search(r"\bhow many\b", question, re.I):
+            continue  # a sum of money counts no fighters or views
         words = _WORD.findall(sentence[start:end].lower())
         if not set(words) <= asked or not words:
             return Span(start, end)
     return None
+
+
+def _counts(question: str, sentence: str, match: re.Match[str]) -> bool:
+    """False for a number that does not count anything asked: a year ("In 2014, …"), a duration joined to its
+    unit ("a four-month tour", unless the question asks for months) or a frequency ("once", unless it asks
+    how many times)."""
+    token = match.group(0)
+    if _YEAR.fullmatch(token) and _YEAR_OF.search(sentence[: match.start()]):
+        return False
+    unit = _TIME_UNIT.match(sentence, match.end())
+    if unit is not None and unit.group(1).lower() not in question.lower():
+        return False
+    return not _FREQUENCY.match(token) or bool(re.search(r"\bhow (many times|often)\b", question, re.I))
 
 
 def states_what_is_asked(question: str, sentence: str) -> bool:
@@ -225,8 +252,8 @@ def _new_name(sentence: str, asked: set[str], kind: Expected, context: str = "")
         words = [w for w in _WORD.findall(name.text.lower()) if w not in _NOT_NAMES]
         if not words or set(words) <= asked or name.kind in _NOT_ACCEPTED[kind]:
             continue
-        if name.at_sentence_start and len(words) == 1 and (words[0] in _SENTENCE_STARTERS
+        if name.at_sentence_start and len(words) == 1 and (words[0] in _SENTENCE_STARTERS or is_generic(words[0])
                                                            or name.kind is NameKind.UNKNOWN):
-            continue  # "Officials said…", "Scans showed…": a capital at the start of a sentence is no name
+            continue  # "Officials said…", "News of…": a capital at the start of a sentence is no name
         found.append(Span(name.start, name.end, kind is Expected.NAME or name.kind is not NameKind.UNKNOWN))
     return max(found, key=lambda span: (span.sure, " " in sentence[span.start : span.end].strip()), default=None)

@@ -75,6 +75,9 @@ _PERSON_TITLES = {
     "actor", "actress", "singer", "author", "writer", "artist", "player", "striker", "leader",
     "premier", "emperor", "ambassador", "commissioner", "editor", "researcher", "scientist",
 }
+# Words that open a title of two words ("Prime Minister", "Vice President", "Foreign Secretary").
+_TITLE_MODIFIERS = {"prime", "vice", "deputy", "foreign", "finance", "defence", "defense", "interior", "home",
+                    "health", "acting", "former", "chief", "first", "attorney", "assistant", "executive", "senior"}
 # Places the gazetteer spells otherwise or lacks (its countries are states: "United Kingdom", not "England").
 _EXTRA_PLACES = {
     "britain", "great britain", "england", "scotland", "wales", "northern ireland", "uk", "u.k.", "us", "u.s.",
@@ -87,6 +90,10 @@ _EXTRA_PLACES = {
 _NOT_FIRST_NAMES = {"new", "old", "greater", "central", "northern", "southern", "eastern", "western", "upper",
                     "lower", "east", "west", "north", "south", "inner", "outer", "metropolitan", "downtown",
                     "little", "great", "grand", *_PLACE_WORDS, *_ORGANISATION_WORDS, *_PERSON_TITLES}
+# After a possessive, these make a person of the name ("Erdmann’s grandfather", "Smith's lawyer").
+_KIN = re.compile(r"\s+(late\s+|former\s+|elder\s+|younger\s+)?(grand)?(father|mother|son|daughter|wife|husband|"
+                  r"brother|sister|parents|children|family|widow|widower|partner|girlfriend|boyfriend|fiancée?|uncle|"
+                  r"aunt|cousin|nephew|niece|lawyer|attorney|spokesman|spokeswoman|friend)s?\b", re.I)
 _ACRONYM = re.compile(r"^(?:[A-Z]\.?){2,6}s?$")
 # Demonyms are places too ("which nation's squad?" -> "Slovenian"): a country's name plus a demonym ending.
 _DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "i", "ic", "n")
@@ -102,15 +109,44 @@ def names(sentence: str, context: str = "") -> list[Name]:
         lead = _LEADING_WORD.match(text)  # "When Kate…", "He": a capital that opens a sentence, no name
         if lead is not None:
             start, text = start + lead.end(), text[lead.end() :]
-        if not text:
-            continue
-        before = sentence[:start]
-        opens = not before.strip() or before.rstrip()[-1:] in ".!?:\"“”‘’'"
-        kind = kind_of(text, before)
-        if kind is NameKind.PLACE and context and _is_surname(text, context):
-            kind = NameKind.PERSON
-        found.append(Name(start, match.end(), text, kind, opens))
+        if text:
+            found.extend(_classified(sentence, part, context) for part in _split_at_title(start, text))
     return found
+
+
+def _classified(sentence: str, part: tuple[int, str, bool], context: str) -> Name:
+    """The name ``part`` (start, text, whether it qualifies a title after it) of ``sentence``, with its kind."""
+    start, text, qualifier = part
+    end = start + len(text)
+    before = sentence[:start]
+    opens = not before.strip() or before.rstrip()[-1:] in ".!?:\"“”‘’'"
+    kind = kind_of(text, before)
+    if kind is NameKind.PERSON and qualifier:
+        kind = NameKind.UNKNOWN  # what stands before a title ("Colorado Republican Senator") qualifies it
+    surname = kind is NameKind.PLACE and bool(context) and _is_surname(text, context)
+    kin = kind is NameKind.UNKNOWN and bool(_POSSESSIVE.search(text)) and bool(_KIN.match(sentence, end))
+    return Name(start, end, text, NameKind.PERSON if surname or kin else kind, opens)
+
+
+def _split_at_title(start: int, text: str) -> list[tuple[int, str, bool]]:
+    """``text`` (at ``start``) cut around a person's title inside it: "Colorado Republican Senator Cory Gardner"
+    is "Colorado Republican" and "Senator Cory Gardner", "Senator Cory Gardner of Colorado" is "Senator Cory
+    Gardner" and "Colorado" (a person's title and name, and the place that qualifies them). Each part comes
+    with whether it stands before a title, qualifying it."""
+    words = list(re.finditer(r"\S+", text))
+    for at, word in enumerate(words):
+        rest = text[word.end() :].strip()
+        if not rest[:1].isupper() or _plain(word.group(0).lower()).strip(".") not in _PERSON_TITLES:
+            continue
+        while at > 0 and words[at - 1].group(0).lower() in _TITLE_MODIFIERS:
+            at -= 1  # "Prime Minister", "Foreign Secretary": the title starts earlier
+        cut = words[at].start()
+        parts = [(start, text[:cut].rstrip(), True)] if cut else []
+        person, of, place = text[cut:].rpartition(" of ")
+        if of and kind_of(place) is NameKind.PLACE:
+            return [*parts, (start + cut, person, False), (start + cut + len(person) + len(of), place, False)]
+        return [*parts, (start + cut, text[cut:], False)]
+    return [(start, text, False)]
 
 
 def kind_of(name: str, before: str = "") -> NameKind:
@@ -151,6 +187,12 @@ def _is_surname(name: str, context: str) -> bool:
                 and not _LEADING_WORD.match(match.group(1) + " ")):
             return True
     return False
+
+
+def is_generic(word: str) -> bool:
+    """True for a word that names a kind of body or place ("news", "police", "church"): capitalised only
+    because it opens a sentence, it is no name."""
+    return word.lower() in _ORGANISATION_WORDS or word.lower() in _PLACE_WORDS
 
 
 def places() -> frozenset[str]:
