@@ -8,8 +8,10 @@ about the series' games) and near misses whose answer the articles never give.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 from qa.names import NameKind, is_generic, names
@@ -102,9 +104,12 @@ _HAS_TIME = re.compile(rf"\d|\b({_MONTHS}|{_WEEKDAYS}|yesterday|today|tomorrow|t
                        r"weekend|month|year|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|"
                        r"midnight|dawn|since|until|after|before|during|later|earlier|soon)\b", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_FULL_DATE = re.compile(rf"\b(?P<d1>\d{{1,2}})(st|nd|rd|th)? (?P<m1>{_MONTHS}),? (?P<y1>\d{{4}})\b"
+                        rf"|\b(?P<m2>{_MONTHS}) (?P<d2>\d{{1,2}})(st|nd|rd|th)?,? (?P<y2>\d{{4}})\b", re.I)
 # Numbers that do not count things: "In 2014," is a year, "a four-month tour" a duration, "once" a frequency.
 _YEAR_OF = re.compile(rf"\b(in|since|by|until|till|from|of|during|before|after|early|late|mid|{_MONTHS})[- ]$", re.I)
 _TIME_UNIT = re.compile(r"-(second|minute|hour|day|week|month|year|decade|century)s?\b", re.I)
+_PART_OF = re.compile(r"\bhow many of (?:the|its|their|his|her|our|these|those) (?:[\d,.]+ )?([a-z]+)", re.I)
 _FREQUENCY = re.compile(r"^(once|twice|thrice)$", re.I)
 _CURRENCY = re.compile(r"[$£€¥₹]|\b(dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence|usd|gbp|eur|free|"
                        r"nothing)\b", re.I)
@@ -137,6 +142,11 @@ _NAME_KINDS = {Expected.NAME, Expected.PERSON, Expected.ORGANISATION, Expected.P
 # The names that cannot answer each kind of name question ("who" is a person or a body, never a place).
 _NOT_ACCEPTED = {Expected.NAME: set(), Expected.PERSON: {NameKind.PLACE},
                  Expected.ORGANISATION: {NameKind.PERSON, NameKind.PLACE}, Expected.PLACE: {NameKind.PERSON}}
+# "Who" may be a person or a body; "the man", "which scientist" only a person.
+_HUMAN = re.compile(rf"\bname of the (man|woman|person|boy|girl|child|baby)\b|\b(which|what) {_FILLER}(person|man|"
+                    r"woman|boy|girl|scientist|politician|actor|actress|singer|poet|novelist|musician|comedian|"
+                    r"historian|professor|doctor|economist|athlete|footballer|backbencher|senator|chef|\w+ist)\b(?![-'’])",
+                    re.I)
 _SPAN_KINDS = {Expected.NUMBER: _NUMBER_TOKEN, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
                Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR}
 
@@ -173,7 +183,8 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
         return Span(0, len(sentence)) if kind is Expected.ANY or _HAS_TIME.search(sentence) else None
     asked = set(_WORD.findall(question.lower()))
     if kind.is_name:
-        return _new_name(sentence, asked, kind, context)
+        refused = _NOT_ACCEPTED[kind] | ({NameKind.ORGANISATION} if _HUMAN.search(question) else set())
+        return _new_name(sentence, asked, kind, refused, context)
     if kind is Expected.NUMBER and not _HAS_NUMBER.search(sentence):
         return None
     for match in _SPAN_KINDS[kind].finditer(sentence):
@@ -193,9 +204,12 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
 
 def _counts(question: str, sentence: str, match: re.Match[str]) -> bool:
     """False for a number that does not count anything asked: a year ("In 2014, …"), a duration joined to its
-    unit ("a four-month tour", unless the question asks for months) or a frequency ("once", unless it asks
-    how many times)."""
+    unit ("a four-month tour", unless the question asks for months), a frequency ("once", unless it asks
+    how many times), or the whole that the question asks a part of."""
     token = match.group(0)
+    whole = _PART_OF.search(question)
+    if whole is not None and re.match(rf"[\s-]+{re.escape(whole.group(1))}", sentence[match.end() :], re.I):
+        return False  # "how many of the athletes…" asks for a part: "1,300 athletes" is the whole
     if _YEAR.fullmatch(token) and _YEAR_OF.search(sentence[: match.start()]):
         return False
     unit = _TIME_UNIT.match(sentence, match.end())
@@ -210,17 +224,31 @@ def states_what_is_asked(question: str, sentence: str) -> bool:
 
 
 def year_conflict(question: str, text: str, article_date: str | None) -> bool:
-    """True when the question names a year that an article of ``article_date`` cannot be about.
+    """True when the question names a year or a day that an article of ``article_date`` cannot be about.
 
-    An article cannot report a year that had not begun when it was written, and one written more than
-    a year later must name the year it talks about.
+    An article cannot report a year that had not begun when it was written, nor a day after it was written
+    ("when Virginia voted on 5 November 2013" is past a poll of September), and one written more than a year
+    later must name the year it talks about.
     """
     years = {int(y) for y in _YEAR.findall(question)}
     if not years or not article_date or not article_date[:4].isdigit():
         return False
+    if any(day.isoformat() > article_date[:10] for day in _full_dates(question)):
+        return True
     published = int(article_date[:4])
     named = {int(y) for y in _YEAR.findall(text)}
     return all(year > published or (published > year + 1 and year not in named) for year in years)
+
+
+def _full_dates(text: str) -> list[date]:
+    """The days ``text`` names with their year: "5 November 2013", "November 5, 2013"."""
+    days = []
+    for match in _FULL_DATE.finditer(text):
+        day, month, year = (match.group("d1") or match.group("d2"), match.group("m1") or match.group("m2"),
+                            match.group("y1") or match.group("y2"))
+        with contextlib.suppress(ValueError):
+            days.append(date(int(year), _MONTHS.split("|").index(month.lower()) + 1, int(day)))
+    return days
 
 
 def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -237,7 +265,8 @@ def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:
     return start + len(piece) - len(piece.lstrip(" ,")), end - len(piece) + len(piece.rstrip(" ,."))
 
 
-def _new_name(sentence: str, asked: set[str], kind: Expected, context: str = "") -> Span | None:
+def _new_name(sentence: str, asked: set[str], kind: Expected, refused: set[NameKind],
+              context: str = "") -> Span | None:
     """A quoted term or a proper name of the kind asked for that the question does not hold; full names
     before single words."""
     for match in _QUOTED.finditer(sentence):
@@ -250,7 +279,7 @@ def _new_name(sentence: str, asked: set[str], kind: Expected, context: str = "")
     found = []
     for name in names(sentence, context):
         words = [w for w in _WORD.findall(name.text.lower()) if w not in _NOT_NAMES]
-        if not words or set(words) <= asked or name.kind in _NOT_ACCEPTED[kind]:
+        if not words or set(words) <= asked or name.kind in refused:
             continue
         if name.at_sentence_start and len(words) == 1 and (words[0] in _SENTENCE_STARTERS or is_generic(words[0])
                                                            or name.kind is NameKind.UNKNOWN):
