@@ -228,15 +228,18 @@ def year_conflict(question: str, text: str, article_date: str | None) -> bool:
 
     An article cannot report a year that had not begun when it was written, nor a day after it was written
     ("when Virginia voted on 5 November 2013" is past a poll of September), and one written more than a year
-    later must name the year it talks about.
+    later must name the year it talks about. Whatever its date, ``text`` that names years, none of them the
+    question's, speaks of another year.
     """
     years = {int(y) for y in _YEAR.findall(question)}
+    named = {int(y) for y in _YEAR.findall(text)}
+    if years and named and not years & named:
+        return True  # "In 2014, the advert had 22 million views" does not answer for the 2015 advert
     if not years or not article_date or not article_date[:4].isdigit():
         return False
     if any(day.isoformat() > article_date[:10] for day in _full_dates(question)):
         return True
     published = int(article_date[:4])
-    named = {int(y) for y in _YEAR.findall(text)}
     return all(year > published or (published > year + 1 and year not in named) for year in years)
 
 

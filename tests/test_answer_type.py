@@ -159,6 +159,11 @@ def test_year_conflict() -> None:
     assert year_conflict(vote, "A poll placed him at 13 percent.", "2013-09-30")
     assert not year_conflict(vote, "Sarvis won 6.5 percent of the vote.", "2013-11-06")
     assert year_conflict("Who won on November 5, 2013?", "The race is close.", "2013-11-04")
+    # Evidence that names other years than the question's speaks of another year, whatever its date.
+    advert = "How many YouTube views did the retailer's 2015 advert rack up?"
+    assert year_conflict(advert, "In 2014, its advert had drummed up 22 million views.", None)
+    assert not year_conflict(advert, "Its advert had drummed up 22 million views.", None)
+    assert not year_conflict(advert, "By 2016, the 2015 advert had 30 million views.", None)
 
 
 ARTICLES = [
