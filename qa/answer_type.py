@@ -8,13 +8,12 @@ about the series' games) and near misses whose answer the articles never give.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 
 from qa.names import NameKind, is_generic, names
+from qa.timeframe import days_named
 
 
 class Expected(Enum):
@@ -50,6 +49,14 @@ _WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 # "what is the body-clock time" asks for a time, not a body.
 _FILLER = r"((?!(is|was|are|were|did|does|do|has|had|will|would|can|could|should)\b)[\w'’]+[- ]){0,3}?"
 
+# "Who" may be a person or a body; "the man", "which scientist" only a person. Roles ("which leader",
+# "which author") are asked of people too, but a firm can lead or write a report.
+_HUMAN_ASKED = (rf"\bname of the (man|woman|person|boy|girl|child|baby)\b|\b(which|what) {_FILLER}(person|man|"
+                r"woman|boy|girl|scientist|politician|actor|actress|singer|poet|novelist|musician|comedian|"
+                r"historian|professor|doctor|economist|athlete|footballer|backbencher|senator|chef|\w+ist)\b(?![-'’])")
+_ROLES = (r"artist|author|minister|president|player|designer|star|figure|pioneer|founder|leader|writer|coach|"
+          r"manager|official|expert|researcher|MP|judge|candidate|inventor|entrepreneur|director")
+
 # Checked in order: the first that matches decides.
 _QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pattern, re.I)) for kind, pattern in [
     (Expected.AGE, r"\b(how old|what age|at what age|aged how)\b"),
@@ -74,13 +81,8 @@ _QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pat
                             r"school|college|newspaper|magazine|journal|channel|network|agency|body|brand|museum|bank|"
                             r"chain|shop|store|label|airline|ministry|department|institute|charity|broadcaster|"
                             r"retailer|supermarket|carmaker|manufacturer|publisher|outlet|business|operator)\b(?![-'’])"),
-    (Expected.PERSON, r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b[^?]*\?\s*$"
-                      r"|\bname of the (man|woman|person|boy|girl|child|baby)\b"
-                      rf"|\b(which|what) {_FILLER}(person|man|woman|boy|girl|artist|author|minister|president|"
-                      r"player|scientist|politician|actor|actress|singer|designer|star|figure|pioneer|founder|"
-                      r"leader|writer|poet|novelist|musician|comedian|historian|coach|manager|official|expert|"
-                      r"researcher|professor|doctor|economist|athlete|footballer|backbencher|MP|senator|judge|"
-                      r"candidate|chef|inventor|entrepreneur|director|\w+ist)\b(?![-'’])"),
+    (Expected.PERSON, rf"^\s*(who|whom|whose)\b|\b(who|whom|whose)\b[^?]*\?\s*$|{_HUMAN_ASKED}"
+                      rf"|\b(which|what) {_FILLER}({_ROLES})\b(?![-'’])"),
     (Expected.NAME, r"\bwhat (is|was|are|were) (the |his |her |its |their )?(name|names|title)\b"
                     r"|\bwhat (\w+ )?(name|nickname|title) (is|was|were|did|does|will|has|had)\b"
                     rf"|\b(which|what) {_FILLER}(team|club|side|squad|language|religion|book|film|song|album|"
@@ -94,7 +96,8 @@ _HAS_AGE = re.compile(r"\b\d{1,3}[- ]?(years?|yrs?)[- ]old\b|\baged? \d{1,3}\b|,
                       r"forties|fifties|sixties|seventies|eighties|nineties)\b", re.I)
 _HAS_SHARE = re.compile(r"%|\bper ?cent\b|\bpercentage\b|\b(half|third|quarter|fifth|tenth)s?\b|\bone in \w+\b"
                         r"|\b\d+ (in|out of) \d+\b|\bmajority\b|\bminority\b", re.I)
-_HAS_MONEY = re.compile(r"[$£€¥₹]|\b(dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence|usd|gbp|eur|"
+_CURRENCY_WORDS = r"dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence|usd|gbp|eur"
+_HAS_MONEY = re.compile(rf"[$£€¥₹]|\b({_CURRENCY_WORDS}|"
                         r"million|billion|trillion|bn|m)\b|\bfree\b|\bnothing\b", re.I)
 _HAS_DATE = re.compile(rf"\b({_MONTHS}|{_MONTH_ABBREVIATIONS}\.?)\s+\d{{1,2}}\b|\b\d{{1,2}}(st|nd|rd|th)?\s+"
                        rf"(of\s+)?({_MONTHS}|{_MONTH_ABBREVIATIONS})\b|\b({_WEEKDAYS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b"
@@ -104,15 +107,12 @@ _HAS_TIME = re.compile(rf"\d|\b({_MONTHS}|{_WEEKDAYS}|yesterday|today|tomorrow|t
                        r"weekend|month|year|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|"
                        r"midnight|dawn|since|until|after|before|during|later|earlier|soon)\b", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_FULL_DATE = re.compile(rf"\b(?P<d1>\d{{1,2}})(st|nd|rd|th)? (?P<m1>{_MONTHS}),? (?P<y1>\d{{4}})\b"
-                        rf"|\b(?P<m2>{_MONTHS}) (?P<d2>\d{{1,2}})(st|nd|rd|th)?,? (?P<y2>\d{{4}})\b", re.I)
 # Numbers that do not count things: "In 2014," is a year, "a four-month tour" a duration, "once" a frequency.
 _YEAR_OF = re.compile(rf"\b(in|since|by|until|till|from|of|during|before|after|early|late|mid|{_MONTHS})[- ]$", re.I)
 _TIME_UNIT = re.compile(r"-(second|minute|hour|day|week|month|year|decade|century)s?\b", re.I)
 _PART_OF = re.compile(r"\bhow many of (?:the|its|their|his|her|our|these|those) (?:[\d,.]+ )?([a-z]+)", re.I)
 _FREQUENCY = re.compile(r"^(once|twice|thrice)$", re.I)
-_CURRENCY = re.compile(r"[$£€¥₹]|\b(dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence|usd|gbp|eur|free|"
-                       r"nothing)\b", re.I)
+_CURRENCY = re.compile(rf"[$£€¥₹]|\b({_CURRENCY_WORDS}|free|nothing)\b", re.I)
 _NUMBER_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|\b({_NUMBER_WORDS})\b", re.I)
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -142,11 +142,7 @@ _NAME_KINDS = {Expected.NAME, Expected.PERSON, Expected.ORGANISATION, Expected.P
 # The names that cannot answer each kind of name question ("who" is a person or a body, never a place).
 _NOT_ACCEPTED = {Expected.NAME: set(), Expected.PERSON: {NameKind.PLACE},
                  Expected.ORGANISATION: {NameKind.PERSON, NameKind.PLACE}, Expected.PLACE: {NameKind.PERSON}}
-# "Who" may be a person or a body; "the man", "which scientist" only a person.
-_HUMAN = re.compile(rf"\bname of the (man|woman|person|boy|girl|child|baby)\b|\b(which|what) {_FILLER}(person|man|"
-                    r"woman|boy|girl|scientist|politician|actor|actress|singer|poet|novelist|musician|comedian|"
-                    r"historian|professor|doctor|economist|athlete|footballer|backbencher|senator|chef|\w+ist)\b(?![-'’])",
-                    re.I)
+_HUMAN = re.compile(_HUMAN_ASKED, re.I)
 _SPAN_KINDS = {Expected.NUMBER: _NUMBER_TOKEN, Expected.AGE: _HAS_AGE, Expected.SHARE: _HAS_SHARE,
                Expected.MONEY: _HAS_MONEY, Expected.DATE: _HAS_DATE, Expected.YEAR: _HAS_YEAR}
 
@@ -187,6 +183,7 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
         return _new_name(sentence, asked, kind, refused, context)
     if kind is Expected.NUMBER and not _HAS_NUMBER.search(sentence):
         return None
+    counting = kind is Expected.NUMBER and bool(re.search(r"\bhow many\b", question, re.I))
     for match in _SPAN_KINDS[kind].finditer(sentence):
         if kind is Expected.NUMBER and not _counts(question, sentence, match):
             continue
@@ -194,7 +191,7 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
         money = _CURRENCY.search(sentence[start:end])
         if kind is Expected.MONEY and not (money or re.search(r"\d", sentence[start:end])):
             continue  # "enough to power a million homes": a scale alone is no sum of money
-        if kind is Expected.NUMBER and money and re.search(r"\bhow many\b", question, re.I):
+        if counting and money:
             continue  # a sum of money counts no fighters or views
         words = _WORD.findall(sentence[start:end].lower())
         if not set(words) <= asked or not words:
@@ -237,21 +234,10 @@ def year_conflict(question: str, text: str, article_date: str | None) -> bool:
         return True  # "In 2014, the advert had 22 million views" does not answer for the 2015 advert
     if not years or not article_date or not article_date[:4].isdigit():
         return False
-    if any(day.isoformat() > article_date[:10] for day in _full_dates(question)):
+    if any(day.isoformat() > article_date[:10] for day in days_named(question)):
         return True
     published = int(article_date[:4])
     return all(year > published or (published > year + 1 and year not in named) for year in years)
-
-
-def _full_dates(text: str) -> list[date]:
-    """The days ``text`` names with their year: "5 November 2013", "November 5, 2013"."""
-    days = []
-    for match in _FULL_DATE.finditer(text):
-        day, month, year = (match.group("d1") or match.group("d2"), match.group("m1") or match.group("m2"),
-                            match.group("y1") or match.group("y2"))
-        with contextlib.suppress(ValueError):
-            days.append(date(int(year), _MONTHS.split("|").index(month.lower()) + 1, int(day)))
-    return days
 
 
 def _widened(sentence: str, start: int, end: int) -> tuple[int, int]:

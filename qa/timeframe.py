@@ -9,6 +9,7 @@ words allow up to the as-of date (an article about Tuesday's vote is dated Tuesd
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +22,9 @@ _NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "
 _MONTH = "|".join(MONTHS)
 _WEEKDAY = "|".join(WEEKDAYS)
 _COUNT = r"\d+|a few|few|several|" + "|".join(k for k in _NUMBER_WORDS if " " not in k)
+
+_NAMED_DAY = re.compile(rf"\b(?P<d1>\d{{1,2}})(st|nd|rd|th)? (?P<m1>{_MONTH}),? (?P<y1>\d{{4}})\b"
+                        rf"|\b(?P<m2>{_MONTH}) (?P<d2>\d{{1,2}})(st|nd|rd|th)?,? (?P<y2>\d{{4}})\b", re.I)
 
 # Checked in order; the first phrase found sets the window.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(pattern, re.I)) for name, pattern in [
@@ -75,6 +79,17 @@ def parse_date(value: str | None) -> date | None:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
         return None
+
+
+def days_named(text: str) -> list[date]:
+    """The days ``text`` names with their year: "5 November 2013", "November 5th, 2013"."""
+    days = []
+    for match in _NAMED_DAY.finditer(text):
+        day, month, year = (match.group("d1") or match.group("d2"), match.group("m1") or match.group("m2"),
+                            match.group("y1") or match.group("y2"))
+        with contextlib.suppress(ValueError):  # "31 June 2020"
+            days.append(date(int(year), MONTHS[month.lower()], int(day)))
+    return days
 
 
 def window_for(question: str, as_of: date) -> DateWindow | None:
