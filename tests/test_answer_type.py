@@ -34,6 +34,11 @@ from tests.conftest import assistant_over
     ("Which nation's squad is he linked to?", Expected.NAME),
     ("Why did the crane collapse?", Expected.ANY),
     ("When the plant flowered, what was it called?", Expected.ANY),
+    ("The Premier League title went to who?", Expected.PERSON),
+    ("In the US, who decides on the requirements for teachers?", Expected.PERSON),
+    ("What was the former trade of the man who set up the observatory?", Expected.ANY),
+    ("What type of Lord is Doctor Who?", Expected.ANY),
+    ("What is the last name of the player who scored the touchdown?", Expected.NAME),
 ])
 def test_expected_answer_kind(question: str, kind: Expected) -> None:
     assert expected(question) is kind
