@@ -85,7 +85,8 @@ _QUESTION_KINDS: list[tuple[Expected, re.Pattern[str]]] = [(kind, re.compile(pat
     (Expected.PERSON, rf"^\s*(who|whom|whose)\b|^((?!\b(what|which|how|when|where|why)\b)[^?])*\b(who|whom|whose)\b"
                       rf"[^?]*\?\s*$|{_HUMAN_ASKED}"
                       rf"|\b(which|what) {_FILLER}({_ROLES})\b(?![-'’])"),
-    (Expected.NAME, r"\bwhat (is|was|are|were) (the |his |her |its |their )?((first|last|full|family|maiden) )?(name|names|title)\b"
+    (Expected.NAME, r"\bwhat (is|was|are|were) (the |his |her |its |their )?((first|last|full|family|maiden) )?"
+                    r"(name|names|title)\b"
                     r"|\bwhat (\w+ )?(name|nickname|title) (is|was|were|did|does|will|has|had)\b"
                     rf"|\b(which|what) {_FILLER}(team|club|side|squad|language|religion|book|film|song|album|"
                     r"ship|event|festival|award|prize|website|site|app|tribe|band|church|court|hospital|"

@@ -9,6 +9,7 @@ from qa.answers import ExtractiveAnswerer
 from qa.assistant import Assistant
 from qa.evidence import Evidence
 from qa.names import NameKind, names
+from qa.outcome import outcome_unstated
 from qa.types import Passage
 from tests.conftest import assistant_over
 
@@ -169,6 +170,27 @@ def test_year_conflict() -> None:
     assert year_conflict(advert, "In 2014, its advert had drummed up 22 million views.", None)
     assert not year_conflict(advert, "Its advert had drummed up 22 million views.", None)
     assert not year_conflict(advert, "By 2016, the 2015 advert had 30 million views.", None)
+
+
+
+@pytest.mark.parametrize(("question", "text", "unstated"), [
+    # A preview names the people of the outcome without stating it.
+    ("Who was named to succeed Ferguson as manager?",
+     "Ferguson will retire at the end of the season after a tenure in which he won 13 league titles.", True),
+    ("Which design did New Zealanders choose in the referendum?",
+     "The government intends to hold two referendums on the flag.", True),
+    ("Who won the final?", "Spain will face England in the final on Sunday.", True),
+    # The outcome is stated, whatever else the sentence looks ahead to.
+    ("Who won the final?", "Spain beat England 2-1 in the final and will parade the trophy on Monday.", False),
+    ("Who was named manager?", "The club named David Moyes as manager; he will start in July.", False),
+    # No outcome asked: scheduling, or a question about the future itself.
+    ("Who had scheduled a vote for Monday?", "McConnell had scheduled a vote that would keep the government open.",
+     False),
+    ("Where will the summit be held?", "The summit will be held in Singapore.", False),
+    ("Who was named manager?", "The club named David Moyes as manager in May.", False),
+])
+def test_a_preview_does_not_state_the_outcome(question: str, text: str, unstated: bool) -> None:
+    assert outcome_unstated(question, text) is unstated
 
 
 ARTICLES = [
