@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from qa.answer_type import Expected, Span, answer_span, expected, year_conflict
 from qa.corroboration import corroborating, overlap
 from qa.evidence import Evidence
-from qa.outcome import outcome_unstated
+from qa.outcome import other_life_event, outcome_unstated
 from qa.sentences import split_sentences
 from qa.timeframe import DateWindow
 from qa.types import Answer, Citation, Passage
@@ -33,7 +33,9 @@ def fitting_span(question: str, evidence: Evidence, kind: Expected | None = None
     """Where ``evidence`` gives the kind of answer ``question`` asks for (``kind``: ``expected(question)``);
     None when it gives none, comes from an article of a year the question cannot mean, or only looks ahead
     to the outcome the question asks for."""
-    if year_conflict(question, evidence.text, evidence.passage.date) or outcome_unstated(question, evidence.text):
+    text = evidence.text
+    if year_conflict(question, text, evidence.passage.date) or outcome_unstated(question, text) \
+            or other_life_event(question, text):
         return None
     return answer_span(question, evidence.text, kind, evidence.passage.text)
 

@@ -1,9 +1,14 @@
-"""Question asking for a settled outcome + evidence that only looks ahead to it -> no answer (rules, no model).
+"""Question + evidence -> does the evidence speak of the event asked about? (rules, no model)
 
-"Who was named to succeed Ferguson?" is not answered by "Ferguson will retire at the end of the season",
-nor "Which design did New Zealanders choose?" by "The government intends to hold two referendums". A
-preview of an event names the people and places of its outcome without stating it: when the article that
-reported the result is missing, the preview is the nearest miss, and quoting it answers what it never says.
+A settled outcome is not stated by evidence that only looks ahead to it: "Who was named to succeed
+Ferguson?" is not answered by "Ferguson will retire at the end of the season", nor "Which design did New
+Zealanders choose?" by "The government intends to hold two referendums". A preview of an event names the
+people and places of its outcome without stating it: when the article that reported the result is missing,
+the preview is the nearest miss, and quoting it answers what it never says.
+
+Nor is one event of a life dated or placed by another: "In which village was Mandela laid to rest?" is not
+answered by "Born in a small village in the Eastern Cape", nor the date of Richard III's reburial by the
+day he died.
 """
 
 from __future__ import annotations
@@ -38,3 +43,20 @@ def outcome_unstated(question: str, text: str) -> bool:
         return False
     settled = {form for kind in asked for form in _OUTCOMES[kind][1].split()}
     return not any(word in settled for word in re.findall(r"[a-z]+", text.lower()))
+
+
+_LIFE_EVENTS = {
+    "birth": r"born|birth|birthplace|birthday",
+    "death": r"died|dies|death|passed away",
+    "burial": r"buried|reburied|burial|reburial|laid to rest|interred|funeral|grave|tomb",
+    "marriage": r"married|marry|marries|marriage|wedding",  # not "wed": "Wed." is a day
+}
+_LIFE_EVENT_PATTERNS = {event: re.compile(rf"\b({words})\b", re.I) for event, words in _LIFE_EVENTS.items()}
+
+
+def other_life_event(question: str, text: str) -> bool:
+    """True when ``question`` asks about a birth, death, burial or marriage and ``text`` speaks of another
+    of these but not of the one asked about."""
+    asked = {event for event, pattern in _LIFE_EVENT_PATTERNS.items() if pattern.search(question)}
+    told = {event for event, pattern in _LIFE_EVENT_PATTERNS.items() if pattern.search(text)}
+    return bool(asked and told and not asked & told)
