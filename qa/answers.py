@@ -10,7 +10,7 @@ from qa.answer_type import Expected, Span, answer_span, expected, year_conflict
 from qa.corroboration import corroborating, overlap
 from qa.evidence import Evidence
 from qa.outcome import other_life_event, outcome_unstated
-from qa.sentences import split_sentences
+from qa.sentences import ends_quotation, leans_back, split_sentences
 from qa.timeframe import DateWindow
 from qa.types import Answer, Citation, Passage
 
@@ -23,10 +23,6 @@ _WHAT = {Expected.ANY: "an answer from an article of a fitting year", Expected.N
          Expected.YEAR: "a year", Expected.TIME: "a time", Expected.NAME: "a name", Expected.PERSON: "a name",
          Expected.ORGANISATION: "an organisation's name", Expected.PLACE: "a place"}
 _WORD = re.compile(r"[\w']+")
-# A sentence that leans on the one before it: a closing quotation mark, a lower-case start, a connective.
-_LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(?i:but|and|or|so|yet|however|also|still|instead|then|thus|therefore|"
-                         r"meanwhile|moreover|furthermore|nevertheless|it|its|they|their|them|this|these|those|that|"
-                         r"he|she|his|her|him|such|both)\b)")
 
 
 def fitting_span(question: str, evidence: Evidence, kind: Expected | None = None) -> Span | None:
@@ -158,7 +154,11 @@ class ExtractiveAnswerer:
             if any(overlap(s.words, c.words) >= 0.6 for s in new for c in chosen):
                 continue
             chosen.extend(new)
-        return chosen or _sentences(ranked[0])
+        if chosen:
+            return chosen
+        # Every close candidate leans on a sentence outside its passage: the best one that stands alone.
+        standing = [c for c in ranked if not _dangles(_sentences(c)[0])]
+        return _sentences(standing[0] if standing else ranked[0])
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _sentences(evidence: Evidence) -> list[_Sentence]:
 
 def _leaned_on(sentence: _Sentence) -> _Sentence | None:
     """The sentence before ``sentence`` in its passage, when ``sentence`` leans on it ("He said…", "” she added")."""
-    if not _LEANS_BACK.match(sentence.text):
+    if not leans_back(sentence.text):
         return None
     passage = sentence.passage
     earlier = [s for s in split_sentences(passage.text) if passage.start + s.end <= sentence.start]
@@ -207,7 +207,7 @@ def _surest_names_first(fitting: list[tuple[Evidence, Span]], kind: Expected) ->
 
 def _dangles(sentence: _Sentence) -> bool:
     """True when ``sentence`` leans on the one before it and that one is not in its passage to quote."""
-    return bool(_LEANS_BACK.match(sentence.text)) and _leaned_on(sentence) is None
+    return leans_back(sentence.text) and _leaned_on(sentence) is None
 
 
 def _answer_span(question: str, quote: _Sentence, kind: Expected) -> tuple[int, int] | None:
@@ -225,7 +225,8 @@ def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
     article_order = {s.passage.article_id: i for i, s in reversed(list(enumerate(chosen)))}
     for sentence in list(chosen):
         before = _leaned_on(sentence)
-        if before is not None and before.key not in {s.key for s in chosen}:
+        # The tail of a quotation opened further back would be a worse opening than the lean it explains.
+        if before is not None and before.key not in {s.key for s in chosen} and not ends_quotation(before.text):
             chosen.append(before)
     quotes: list[_Sentence] = []
     for sentence in sorted(chosen, key=lambda s: (article_order[s.passage.article_id], s.start)):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.keyword_index import terms
-from qa.sentences import split_sentences
+from qa.sentences import ends_quotation, split_sentences
 from qa.types import Passage, titled_text
 
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
@@ -85,6 +85,8 @@ def paired_with_neighbours(evidence: Evidence) -> list[Evidence]:
     for first, second in [(sentences[i], sentences[i + 1]) for i in (at - 1, at) if 0 <= i < len(sentences) - 1]:
         if not (_SENTENCE_END.search(first.text) and _SENTENCE_END.search(second.text)):
             continue  # never pair with a heading or a caption: they have no closing punctuation
+        if ends_quotation(first.text):
+            continue  # a pair never opens with the tail of someone's words ('…no casualties left."')
         spans = tuple((passage.start + s.start, passage.start + s.end) for s in (first, second))
         pairs.append(Evidence(passage, evidence.rank, spans, passage.text[first.start : second.end]))
     return pairs

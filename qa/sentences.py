@@ -8,6 +8,11 @@ from dataclasses import dataclass
 import nupunkt
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A sentence that leans on the one before it: a closing mark, a lower-case start, a connective, a pronoun.
+_LEANS_BACK = re.compile(r"^\s*([”’»)\]]|[a-z]|(?i:but|and|or|so|yet|however|also|still|instead|then|thus|"
+                         r"therefore|meanwhile|moreover|furthermore|nevertheless|it|its|they|their|them|this|these|those|that|"
+                         r"he|she|his|her|him|such|both)\b)")
+_CLOSING_QUOTE = re.compile(r"[\"”][.,!?]?$")
 _WORD = re.compile(r"\S+")
 # Text without spaces (a pasted blob, a long URL list, a non-spaced script) counts one word per this many
 # characters, so that caps in words also bound characters: no chunk or quote grows to megabytes.
@@ -49,6 +54,22 @@ def split_sentences(text: str, max_words: int = 0) -> list[Sentence]:
             sentences.extend(_cap(Sentence(begin, begin + len(stripped), stripped), max_words))
         offset = pos + len(paragraph)
     return sentences
+
+
+def leans_back(text: str) -> bool:
+    """True when ``text`` cannot stand alone: it opens with a connective, a pronoun, a lower-case word or a
+    closing mark, or it ends a quotation opened before it. (A quotation that opens with "It…" names its speaker
+    in the same sentence often enough not to count.)"""
+    return bool(_LEANS_BACK.match(text)) or ends_quotation(text)
+
+
+def ends_quotation(text: str) -> bool:
+    """True when ``text`` closes a quotation opened in an earlier sentence ('There are no casualties left."').
+    """
+    stripped = text.strip()
+    # Counted together: sources mix curly and straight marks ('that “I have made it clear."').
+    marks = sum(stripped.count(mark) for mark in '"“”')
+    return bool(_CLOSING_QUOTE.search(stripped)) and marks % 2 == 1
 
 
 def _cap(sentence: Sentence, max_words: int) -> list[Sentence]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qa.answer_type import Expected, answer_span, expected, states_what_is_asked, year_conflict
 from qa.answers import ExtractiveAnswerer
 from qa.assistant import Assistant
-from qa.evidence import Evidence
+from qa.evidence import Evidence, score_sentences
 from qa.names import NameKind, names
 from qa.outcome import other_life_event, outcome_unstated
+from qa.sentences import ends_quotation, leans_back
 from qa.types import Passage
 from tests.conftest import assistant_over
 
@@ -261,6 +263,48 @@ def test_an_answer_never_opens_with_a_sentence_leaning_on_one_outside_its_passag
         "When did Platz throw the bottle into the sea?", "", [passage], [leaning, standalone])
     assert not answer.abstained
     assert answer.text.startswith("Platz threw the bottle"), answer.text
+    # Even when the one that stands alone is far behind, it is quoted rather than a fragment.
+    far_behind = Evidence(passage, 0, ((533, 500 + len(text)),), text[33:], score=0.5)
+    answer = ExtractiveAnswerer(threshold=-3.0, margin=1.0).answer(
+        "When did Platz throw the bottle into the sea?", "", [passage], [leaning, far_behind])
+    assert answer.text.startswith("Platz threw the bottle"), answer.text
+
+
+@pytest.mark.parametrize(("sentence", "tail"), [
+    ('There are no casualties left at the location."', True),
+    ("It was the best of times.”", True),
+    ('He wrote that “I have made it clear that they worked in Europe."', False),  # mixed marks, one quotation
+    ("“It is a worker’s right,” Wakebe said.", False),
+    ("“Our guardian angel will take care of you.”", False),
+])
+def test_the_tail_of_a_quotation_is_known(sentence: str, tail: bool) -> None:
+    assert ends_quotation(sentence) is tail
+    assert not tail or leans_back(sentence)
+
+
+def test_an_answer_never_opens_with_the_tail_of_a_quotation() -> None:
+    text = ('The director said "All the wounded have been taken to hospital. There are no casualties left." '
+            "The crane fell because of strong winds and heavy rain. Photos showed debris.")
+    passage = Passage(chunk_id="crane#2", article_id="crane", title="Crane collapse", text=text, start=0,
+                      end=len(text), score=1.0)
+    evidence = score_sentences(lambda query, texts: np.array([5.0 if "winds" in t else 0.0 for t in texts]),
+                               "What made the crane fall?", [passage])
+    pairs = [e for e in evidence if len(e.spans) == 2]
+    assert pairs and not any(e.text.startswith("There are no casualties") for e in pairs)
+    answer = ExtractiveAnswerer(threshold=-3.0).answer("What made the crane fall?", "", [passage], evidence)
+    assert answer.text.startswith("The crane fell because of strong winds"), answer.text
+
+
+def test_a_leaning_quote_is_not_given_the_tail_of_a_quotation_as_its_opening() -> None:
+    text = ("Tabata said: “Nobody knew. We all were.” His research followed the monitoring of Japan’s speed "
+            "skating team. The other group trained on bikes.")
+    passage = Passage(chunk_id="hiit#3", article_id="hiit", title="Four-minute workout", text=text, start=0,
+                      end=len(text), score=1.0)
+    start = text.index("His research")
+    end = text.index("team.") + len("team.")
+    research = Evidence(passage, 0, ((start, end),), text[start:end], score=5.0)
+    answer = ExtractiveAnswerer(threshold=-3.0).answer("Which team was he monitoring?", "", [passage], [research])
+    assert answer.text.startswith("His research followed"), answer.text
 
 
 def test_a_number_question_abstains_when_no_number_is_given(sports_assistant: Assistant) -> None:
