@@ -154,11 +154,7 @@ class ExtractiveAnswerer:
             if any(overlap(s.words, c.words) >= 0.6 for s in new for c in chosen):
                 continue
             chosen.extend(new)
-        if chosen:
-            return chosen
-        # Every close candidate leans on a sentence outside its passage: the best one that stands alone.
-        standing = [c for c in ranked if not _dangles(_sentences(c)[0])]
-        return _sentences(standing[0] if standing else ranked[0])
+        return chosen or _sentences(ranked[0])
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ _ANY_FORM = "|".join(sorted(_ASKED_FORMS))
 # (the verb right after "was", "has", or anywhere after "did"; "who had scheduled a vote" asks no outcome).
 _ASKS_OUTCOME = re.compile(rf"\b(?:was|were|been|got|has|have|had)\s+(?:\w+ly\s+)?({_ANY_FORM})\b"
                            rf"|\bdid\b[^?]*?\b({_ANY_FORM})\b|\b(won|chose|beat)\b", re.I)
-_LOOKS_AHEAD = re.compile(r"\b(will|shall|would|is to|are to|(intends?|plans?|aims?|hopes?) to|(is|are) (expected|set|"
+# Not "would": "under the deal, the president would appoint…" states the deal's terms, a settled outcome.
+_LOOKS_AHEAD = re.compile(r"\b(will|shall|is to|are to|(intends?|plans?|aims?|hopes?) to|(is|are) (expected|set|"
                           r"due|scheduled|likely|poised|going) to)\b|\w'll\b", re.I)
 
 
