@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from qa.answer_type import Expected, answer_span
 from qa.evidence import Evidence
 from qa.keyword_index import terms
+from qa.names import names
+from qa.sentences import split_sentences
 
 MAX_CORROBORATING = 3
 SCORE_MARGIN = 3.0  # logits below the quoted evidence a corroborating sentence may score
@@ -35,9 +37,12 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
     pool = [e for e in evidence if e.score >= floor and e.passage.article_id not in other_than]
     if not pool:
         return []
+    quote = _answering_sentence(question, kind, quote)
     quoted_answer = _answer_text(question, kind, quote)
     # One tokenizer pass for the question, the quote, its answer and every candidate.
-    asked, quoted, answer_terms, *pool_terms = terms([question, quote, quoted_answer, *(e.text for e in pool)])
+    named = " ".join(name.text for name in names(quote))
+    asked, quoted, answer_terms, name_terms, *pool_terms = terms(
+        [question, quote, quoted_answer, named, *(e.text for e in pool)])
     quoted_terms = quoted - asked
     main_words = _words(passage_text)
     found: list[Evidence] = []
@@ -51,8 +56,9 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
         if quoted_answer:  # the same number, name or date, said about something the quote also mentions
             if _answer_text(question, kind, candidate.text) != quoted_answer or not shared:
                 continue
-            # A name recurs across articles about its bearer: the statement around it must match too.
-            if kind.is_name and len(shared - answer_terms) < MIN_SHARED_TERMS:
+            # A name recurs across articles about its bearer, and so do the other names of the story
+            # ("Trump", "Kim Jong Un"): the words of the statement around them must match too.
+            if kind.is_name and len(shared - answer_terms - name_terms) < MIN_SHARED_TERMS:
                 continue
         elif len(shared) < max(MIN_SHARED_TERMS, SAME_STATEMENT * len(quoted_terms)):
             continue
@@ -61,6 +67,17 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
         seen.add(candidate.passage.article_id)
         found.append(candidate)
     return found
+
+
+def _answering_sentence(question: str, kind: Expected, quote: str) -> str:
+    """The sentence of ``quote`` that gives the answer (the whole quote when it asks for nothing particular):
+    another article must state what that sentence states, not share words with its neighbour."""
+    if kind in (Expected.ANY, Expected.TIME):
+        return quote
+    for sentence in split_sentences(quote):
+        if answer_span(question, sentence.text, kind) is not None:
+            return sentence.text
+    return quote
 
 
 def _answer_text(question: str, kind: Expected, text: str) -> str:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.answer_type import expected
+from qa.corroboration import corroborating
+from qa.evidence import Evidence
+from qa.types import Passage
 from tests.conftest import assistant_over
 
 FERRY = "The ferry service between Port Elwin and Skarra was suspended for 36 hours while waves reached six metres."
@@ -46,3 +50,23 @@ def test_a_different_fact_is_not_called_corroboration(assistant) -> None:
     answer = assistant.ask("For how long did firefighters pump water in Brantford?", as_of="2026-12-01")
     assert "12 hours" in answer.text and all(c.corroborates is None for c in answer.citations)
     assert "Also reported" not in answer.text
+
+
+def _evidence(article_id: str, text: str, score: float) -> Evidence:
+    passage = Passage(chunk_id=f"{article_id}#0", article_id=article_id, title=article_id, text=text, start=0,
+                      end=len(text), score=score)
+    return Evidence(passage, 0, ((0, len(text)),), text, score=score)
+
+
+def test_corroboration_must_state_what_the_answering_sentence_states() -> None:
+    question = "Where is the government that steals money from banks?"
+    quote = ("The government in Pyongyang used cyberattacks to steal money from banks and other institutions. "
+             "Those intrusions continue even as President Trump says a planned summit with leader Kim Jong Un "
+             "will proceed later this month.")
+    # Same place, and the quote's second sentence shares its names and words: another statement all the same.
+    summit = _evidence("summit", "Trump canceled his planned summit with leader Kim Jong Un, blaming threatening "
+                                 "statements by Pyongyang later this month.", 4.0)
+    heists = _evidence("heists", "Investigators said the government in Pyongyang has used cyberattacks to steal "
+                                 "money from banks and other financial institutions.", 3.5)
+    found = corroborating(question, expected(question), quote, quote, [summit, heists], -3.0, {"main"})
+    assert [e.passage.article_id for e in found] == ["heists"]
