@@ -16,6 +16,7 @@ from qa.types import Answer, Citation, Passage
 
 NO_ANSWER = "The articles don't say."
 OFF_POINT = 1.0  # logits by which the best sentence may outscore the best one giving the asked kind of answer
+LEAN_CHAIN = 2  # sentences a quote may reach back for the one it leans on, and that one's in turn
 SURE_NAME_BONUS = 1.0  # logits for evidence naming a person/organisation/place of the kind asked (dev: 1-3 same)
 
 _WHAT = {Expected.ANY: "an answer from an article of a fitting year", Expected.NUMBER: "a number",
@@ -220,10 +221,15 @@ def _quotes(chosen: list[_Sentence]) -> list[_Sentence]:
     quote never opens with a fragment that leans on a sentence left out."""
     article_order = {s.passage.article_id: i for i, s in reversed(list(enumerate(chosen)))}
     for sentence in list(chosen):
-        before = _leaned_on(sentence)
-        # The tail of a quotation opened further back would be a worse opening than the lean it explains.
-        if before is not None and before.key not in {s.key for s in chosen} and not ends_quotation(before.text):
-            chosen.append(before)
+        # Back along a chain of leaning sentences ("It was…" after "But his passing…"), at most LEAN_CHAIN.
+        for _ in range(LEAN_CHAIN):
+            before = _leaned_on(sentence)
+            # The tail of a quotation opened further back would be a worse opening than the lean it explains.
+            if before is None or ends_quotation(before.text):
+                break
+            if before.key not in {s.key for s in chosen}:
+                chosen.append(before)
+            sentence = before
     quotes: list[_Sentence] = []
     for sentence in sorted(chosen, key=lambda s: (article_order[s.passage.article_id], s.start)):
         last = quotes[-1] if quotes else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.keyword_index import terms
-from qa.sentences import ends_quotation, split_sentences
+from qa.sentences import ends_quotation, leans_back, split_sentences
 from qa.types import Passage, titled_text
 
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
@@ -30,6 +30,7 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 PAIRED = 3  # how many of the best sentences are also scored with each neighbour
 PAIR_WITHIN = 5.0  # ... if within this many logits of the best (dev: same figures, 41 % fewer pairs)
 RANK_PRIOR = 0.5  # preselection: weight of the passage's rank against the sentence's share of query terms
+LOOK_BACK_CHARS = 1500  # how much article text before a passage is split to find the sentence just before it
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,29 @@ def rerank_by_evidence(passages: Sequence[Passage], evidence: Sequence[Evidence]
     scored = [replace(p, score=first[p.chunk_id][1]) for p in passages if p.chunk_id in first]
     scored.sort(key=lambda p: first[p.chunk_id][0])
     return scored + [p for p in passages if p.chunk_id not in first]
+
+
+def with_sentence_before(evidence: Sequence[Evidence], article_text: Callable[[str], str | None]) -> list[Evidence]:
+    """``evidence`` with each passage that opens on a sentence leaning on the one before ("It operates…",
+    "But his passing…") grown back by that sentence, taken from its article (``article_text(article_id)``),
+    so that a quote of it can bring the sentence it leans on instead of opening with a fragment."""
+    grown: dict[str, Passage] = {}
+    texts: dict[str, str | None] = {}
+    for item in evidence:
+        passage = item.passage
+        if passage.chunk_id in grown or passage.start == 0:
+            continue
+        first = split_sentences(passage.text)[:1]
+        if not first or first[0].start != 0 or not leans_back(first[0].text):
+            continue
+        if passage.article_id not in texts:
+            texts[passage.article_id] = article_text(passage.article_id)
+        text = texts[passage.article_id]
+        if text is None or text[passage.start : passage.end] != passage.text:
+            continue
+        window = max(0, passage.start - LOOK_BACK_CHARS)
+        before = split_sentences(text[window : passage.start])
+        if before:
+            start = window + before[-1].start
+            grown[passage.chunk_id] = replace(passage, text=text[start : passage.end], start=start)
+    return [replace(e, passage=grown.get(e.passage.chunk_id, e.passage)) for e in evidence]

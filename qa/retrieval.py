@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 
 from qa.collection import Collection, Snapshot
-from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences
+from qa.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences, with_sentence_before
 from qa.facets import Facets, day_number
 from qa.keyword_index import terms
 from qa.timeframe import DateWindow, parse_date, window_for
@@ -96,7 +96,12 @@ class Retriever:
         weights = snapshot.keywords.idf(terms([query])[0])
         evidence = _timed(score_sentences(self.scorer, query, head, weights, self.sentence_budget), window, day)
         reranked = rerank_by_evidence(pool, evidence)
+        evidence = with_sentence_before(evidence, self._article_text)
         return Retrieval(reranked[:k], evidence, window)
+
+    def _article_text(self, article_id: str) -> str | None:
+        article = self.collection.store.article(article_id)
+        return article.text if article is not None else None
 
     @staticmethod
     def _up_to(filters: SearchFilters | None, day: date | None, facets: Facets) -> SearchFilters | None:

@@ -8,7 +8,7 @@ import pytest
 from qa.answer_type import Expected, answer_span, expected, states_what_is_asked, year_conflict
 from qa.answers import ExtractiveAnswerer
 from qa.assistant import Assistant
-from qa.evidence import Evidence, score_sentences
+from qa.evidence import Evidence, score_sentences, with_sentence_before
 from qa.names import NameKind, names
 from qa.outcome import other_life_event, outcome_unstated
 from qa.sentences import ends_quotation, leans_back
@@ -305,3 +305,33 @@ def test_a_leaning_quote_is_not_given_the_tail_of_a_quotation_as_its_opening() -
 def test_a_number_question_abstains_when_no_number_is_given(sports_assistant: Assistant) -> None:
     answer = sports_assistant.ask("How much did the new battery cost to develop?")
     assert answer.abstained
+
+
+def test_a_passage_opening_on_a_leaning_sentence_is_grown_back_by_the_sentence_it_leans_on() -> None:
+    article = ("The University of Chicago runs several schools. It operates the Laboratory Schools and four "
+               "public charter schools. Its press is the largest university press in the country.")
+    start = article.index("It operates")
+    passage = Passage(chunk_id="uchicago#1", article_id="uchicago", title="University of Chicago",
+                      text=article[start:], start=start, end=len(article), score=1.0)
+    end = article.index("schools.", start) + len("schools.")
+    operates = Evidence(passage, 0, ((start, end),), article[start:end], score=5.0)
+    [grown] = with_sentence_before([operates], {"uchicago": article}.get)
+    assert grown.passage.start == 0 and grown.passage.text == article and grown.spans == operates.spans
+    answer = ExtractiveAnswerer(threshold=-3.0).answer("What does the university operate?", "", [passage], [grown])
+    assert answer.text.startswith("The University of Chicago runs several schools. It operates"), answer.text
+    citation = answer.citations[0]
+    assert article[citation.start : citation.end] == citation.quote  # offsets still index the article
+    # Without the article's text (or a passage at its start) nothing changes.
+    assert with_sentence_before([operates], {}.get) == [operates]
+
+
+def test_a_quote_reaches_back_along_a_chain_of_leaning_sentences() -> None:
+    text = ("Mandela's death sends South Africa into mourning. But his passing will be felt around the world. "
+            "It was his act of forgiveness, after 27 years in prison, that made him a statesman.")
+    passage = Passage(chunk_id="mandela#2", article_id="mandela", title="Mandela dies", text=text, start=0,
+                      end=len(text), score=1.0)
+    start = text.index("It was")
+    forgiveness = Evidence(passage, 0, ((start, len(text)),), text[start:], score=5.0)
+    answer = ExtractiveAnswerer(threshold=-3.0).answer("How many years was Mandela in prison?", "", [passage],
+                                                       [forgiveness])
+    assert answer.text.startswith("Mandela's death sends South Africa"), answer.text
