@@ -253,6 +253,20 @@ def test_a_near_miss_abstains_when_the_closest_sentence_lacks_the_asked_kind(spo
     assert answer.related and answer.related[0].article_id == "cars"
 
 
+def _passage(article_id: str, text: str, start: int = 0) -> Passage:
+    """A retrieved passage holding ``text``, which starts at ``start`` in its article."""
+    return Passage(chunk_id=f"{article_id}#0", article_id=article_id, title=article_id.title(), text=text,
+                   start=start, end=start + len(text), score=1.0)
+
+
+def _sentence(passage: Passage, opening: str, closing: str, score: float = 5.0) -> Evidence:
+    """The evidence of ``passage`` from the words ``opening`` to the end of the words ``closing``."""
+    start = passage.text.index(opening)
+    end = passage.text.index(closing, start) + len(closing)
+    return Evidence(passage, 0, ((passage.start + start, passage.start + end),), passage.text[start:end],
+                    score=score)
+
+
 def test_an_answer_never_opens_with_a_sentence_leaning_on_one_outside_its_passage() -> None:
     text = "He was 20 years old at the time. Platz threw the bottle into the Baltic Sea in 1913."
     passage = Passage(chunk_id="bottle#1", article_id="bottle", title="Message in a bottle", text=text,
@@ -280,8 +294,7 @@ def test_the_tail_of_a_quotation_is_known(sentence: str, tail: bool) -> None:
 def test_an_answer_never_opens_with_the_tail_of_a_quotation() -> None:
     text = ('The director said "All the wounded have been taken to hospital. There are no casualties left." '
             "The crane fell because of strong winds and heavy rain. Photos showed debris.")
-    passage = Passage(chunk_id="crane#2", article_id="crane", title="Crane collapse", text=text, start=0,
-                      end=len(text), score=1.0)
+    passage = _passage("crane", text)
     evidence = score_sentences(lambda query, texts: np.array([5.0 if "winds" in t else 0.0 for t in texts]),
                                "What made the crane fall?", [passage])
     pairs = [e for e in evidence if len(e.spans) == 2]
@@ -293,12 +306,9 @@ def test_an_answer_never_opens_with_the_tail_of_a_quotation() -> None:
 def test_a_leaning_quote_is_not_given_the_tail_of_a_quotation_as_its_opening() -> None:
     text = ("Tabata said: “Nobody knew. We all were.” His research followed the monitoring of Japan’s speed "
             "skating team. The other group trained on bikes.")
-    passage = Passage(chunk_id="hiit#3", article_id="hiit", title="Four-minute workout", text=text, start=0,
-                      end=len(text), score=1.0)
-    start = text.index("His research")
-    end = text.index("team.") + len("team.")
-    research = Evidence(passage, 0, ((start, end),), text[start:end], score=5.0)
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("Which team was he monitoring?", "", [passage], [research])
+    research = _sentence(_passage("hiit", text), "His research", "team.")
+    answer = ExtractiveAnswerer(threshold=-3.0).answer("Which team was he monitoring?", "", [research.passage],
+                                                       [research])
     assert answer.text.startswith("His research followed"), answer.text
 
 
@@ -310,11 +320,8 @@ def test_a_number_question_abstains_when_no_number_is_given(sports_assistant: As
 def test_a_passage_opening_on_a_leaning_sentence_is_grown_back_by_the_sentence_it_leans_on() -> None:
     article = ("The University of Chicago runs several schools. It operates the Laboratory Schools and four "
                "public charter schools. Its press is the largest university press in the country.")
-    start = article.index("It operates")
-    passage = Passage(chunk_id="uchicago#1", article_id="uchicago", title="University of Chicago",
-                      text=article[start:], start=start, end=len(article), score=1.0)
-    end = article.index("schools.", start) + len("schools.")
-    operates = Evidence(passage, 0, ((start, end),), article[start:end], score=5.0)
+    passage = _passage("uchicago", article[article.index("It operates"):], article.index("It operates"))
+    operates = _sentence(passage, "It operates", "schools.")
     [grown] = with_sentence_before([operates], {"uchicago": article}.get)
     assert grown.passage.start == 0 and grown.passage.text == article and grown.spans == operates.spans
     answer = ExtractiveAnswerer(threshold=-3.0).answer("What does the university operate?", "", [passage], [grown])
@@ -328,10 +335,8 @@ def test_a_passage_opening_on_a_leaning_sentence_is_grown_back_by_the_sentence_i
 def test_a_quote_reaches_back_along_a_chain_of_leaning_sentences() -> None:
     text = ("Mandela's death sends South Africa into mourning. But his passing will be felt around the world. "
             "It was his act of forgiveness, after 27 years in prison, that made him a statesman.")
-    passage = Passage(chunk_id="mandela#2", article_id="mandela", title="Mandela dies", text=text, start=0,
-                      end=len(text), score=1.0)
-    start = text.index("It was")
-    forgiveness = Evidence(passage, 0, ((start, len(text)),), text[start:], score=5.0)
+    passage = _passage("mandela", text)
+    forgiveness = _sentence(passage, "It was", "statesman.")
     answer = ExtractiveAnswerer(threshold=-3.0).answer("How many years was Mandela in prison?", "", [passage],
                                                        [forgiveness])
     assert answer.text.startswith("Mandela's death sends South Africa"), answer.text
