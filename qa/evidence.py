@@ -31,6 +31,7 @@ PAIRED = 3  # how many of the best sentences are also scored with each neighbour
 PAIR_WITHIN = 5.0  # ... if within this many logits of the best (dev: same figures, 41 % fewer pairs)
 RANK_PRIOR = 0.5  # preselection: weight of the passage's rank against the sentence's share of query terms
 LOOK_BACK_CHARS = 1500  # how much article text before a passage is split to find the sentence just before it
+FIRST_SENTENCE_CHARS = 600  # ... and how much of the passage, to find its first sentence
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,13 @@ def with_sentence_before(evidence: Sequence[Evidence], article_text: Callable[[s
     so that a quote of it can bring the sentence it leans on instead of opening with a fragment."""
     grown: dict[str, Passage] = {}
     texts: dict[str, str | None] = {}
+    seen: set[str] = set()
     for item in evidence:
         passage = item.passage
-        if passage.chunk_id in grown or passage.start == 0:
+        if passage.chunk_id in seen or passage.start == 0:
             continue
-        first = split_sentences(passage.text)[:1]
+        seen.add(passage.chunk_id)
+        first = split_sentences(passage.text[:FIRST_SENTENCE_CHARS])[:1]
         if not first or first[0].start != 0 or not leans_back(first[0].text):
             continue
         if passage.article_id not in texts:
