@@ -31,10 +31,10 @@ def fitting_span(question: str, evidence: Evidence, kind: Expected | None = None
     None when it gives none, comes from an article of a year the question cannot mean, or only looks ahead
     to the outcome the question asks for."""
     text = evidence.text
-    if year_conflict(question, text, evidence.passage.date) or outcome_unstated(question, text) \
-            or other_life_event(question, text):
+    if (year_conflict(question, text, evidence.passage.date) or outcome_unstated(question, text)
+            or other_life_event(question, text)):
         return None
-    return answer_span(question, evidence.text, kind, evidence.passage.text)
+    return answer_span(question, text, kind, evidence.passage.text)
 
 
 class CitationBuilder:

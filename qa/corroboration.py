@@ -72,12 +72,7 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
 def _answering_sentence(question: str, kind: Expected, quote: str) -> str:
     """The sentence of ``quote`` that gives the answer (the whole quote when it asks for nothing particular):
     another article must state what that sentence states, not share words with its neighbour."""
-    if kind in (Expected.ANY, Expected.TIME):
-        return quote
-    for sentence in split_sentences(quote):
-        if answer_span(question, sentence.text, kind) is not None:
-            return sentence.text
-    return quote
+    return next((s.text for s in split_sentences(quote) if _answer_text(question, kind, s.text)), quote)
 
 
 def _answer_text(question: str, kind: Expected, text: str) -> str:

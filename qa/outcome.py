@@ -24,6 +24,7 @@ _OUTCOMES = {
     "vote": ("vote voted approve approved pass passed reject rejected", "voted approved passed rejected"),
 }
 _ASKED_FORMS = {form: kind for kind, (forms, _) in _OUTCOMES.items() for form in forms.split()}
+_SETTLED_FORMS = {kind: frozenset(settled.split()) for kind, (_, settled) in _OUTCOMES.items()}
 _ANY_FORM = "|".join(sorted(_ASKED_FORMS))
 # "Who was elected…", "Which design did they choose…", "Who won…": the question takes the outcome as settled
 # (the verb right after "was", "has", or anywhere after "did"; "who had scheduled a vote" asks no outcome).
@@ -42,8 +43,8 @@ def outcome_unstated(question: str, text: str) -> bool:
     asked = {_ASKED_FORMS[verb.lower()] for verb in verbs}
     if not asked or not _LOOKS_AHEAD.search(text):
         return False
-    settled = {form for kind in asked for form in _OUTCOMES[kind][1].split()}
-    return not any(word in settled for word in re.findall(r"[a-z]+", text.lower()))
+    settled = frozenset().union(*(_SETTLED_FORMS[kind] for kind in asked))
+    return settled.isdisjoint(re.findall(r"[a-z]+", text.lower()))
 
 
 _LIFE_EVENTS = {
