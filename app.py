@@ -30,10 +30,12 @@ from qa.config import Config
 from qa.store import StoredArticle
 from qa.ui import asset, render
 from qa.ui.api import api_app
-from qa.ui.auth import LoginThrottle, login_app_kwargs, parse_auth
+from qa.ui.auth import check_server_config, login_app_kwargs
 from qa.ui.files import upload_dir
+from qa.ui.limits import body_limit_middleware
 from qa.ui.page import Components, Page, today
-from qa.ui.startup import Startup, build_demo_index, resume_uploads
+from qa.ui.startup import Startup, build_demo_index, prepare_temp, resume_uploads
+from qa.ui.throttle import GuessThrottle, Proxies, uvicorn_trusts_no_proxy
 
 log = logging.getLogger("qa.app")
 
@@ -61,11 +63,12 @@ class WebApp:
     demo: gr.Blocks
     api: Any  # the FastAPI app mounted at /api
     config: Config
-    throttle: LoginThrottle
+    throttle: GuessThrottle
 
     def launch(self, **overrides: Any) -> None:
         """Serves both on the configured address (``overrides`` go to ``Blocks.launch``)."""
-        self.demo.launch(**{**launch_kwargs(self.config, self.api, self.throttle), **overrides})
+        with uvicorn_trusts_no_proxy():  # the client address is decided by the app alone (qa.ui.throttle)
+            self.demo.launch(**{**launch_kwargs(self.config, self.api, self.throttle), **overrides})
 
     def close(self) -> None:
         """Stops the server."""
@@ -75,7 +78,8 @@ class WebApp:
 def build_app(assistant: Assistant, config: Config, startup: Startup | None = None) -> WebApp:
     """The page (queued, 4 events at a time) and the REST API, wired to ``assistant``; not launched."""
     startup = startup or Startup()
-    throttle = LoginThrottle()
+    auth = check_server_config(config)  # before anything is built: a half-protected server is refused
+    throttle = GuessThrottle.from_config(config)
     collection = assistant.collection
     stats, stored = collection.stats(), collection.store.articles()
     with gr.Blocks(title="News Q&A") as demo:
@@ -91,8 +95,8 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
         ui.new_chat_button.click(page.new_chat, None, [*ask_outputs, ui.exports], api_name="new_chat", queue=False)
         ui.export_button.click(page.export, [ui.turns, ui.as_of], ui.exports, api_name="export")
         library = {"concurrency_limit": 1, "concurrency_id": "library"}
-        ui.add_files_button.click(page.add_files, ui.files, [ui.report, *ui.library, ui.files], api_name="add_files",
-                                  **library)
+        ui.add_files_button.click(page.add_files, [ui.files, ui.replace], [ui.report, *ui.library, ui.files],
+                                  api_name="add_files", **library)
         ui.add_text_button.click(page.add_text, [ui.paste_title, ui.paste_text],
                                  [ui.report, *ui.library, ui.paste_title, ui.paste_text], api_name="add_text",
                                  **library)
@@ -106,7 +110,7 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
                 lambda: gr.Timer(active=not startup.ready), None, timer, api_visibility="private",
                 show_progress="hidden")
     demo.queue(default_concurrency_limit=4, max_size=64)
-    api = api_app(assistant, startup, parse_auth(config.auth), config.api_token, throttle)
+    api = api_app(assistant, startup, auth, config.api_token, throttle)
     return WebApp(demo, api, config, throttle)
 
 
@@ -157,6 +161,9 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
                     files = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath",
                                     label=f"Upload files ({', '.join(FILE_TYPES)}; up to "
                                           f"{config.max_upload_files} files of {config.max_upload_mb:g} MB)")
+                    replace = gr.Checkbox(value=False, label="Replace stored files of the same name",
+                                          info="Otherwise a different file under a stored name is added beside it",
+                                          elem_id="qa-replace")
                     add_files_button = gr.Button("Add files", variant="primary")
                 with gr.Column(min_width=300):
                     paste_title = gr.Textbox(label="Title", max_lines=1, placeholder="Headline of the article")
@@ -174,8 +181,9 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
         header=header, banner=banner, turns=turns, chatbot=chatbot, question=question, as_of=as_of, use_llm=use_llm,
         source_filter=source_filter, since=since, until=until, sources=sources, ask_button=ask_button,
         new_chat_button=new_chat_button, export_button=export_button, exports=exports, files=files,
-        add_files_button=add_files_button, add_text_button=add_text_button, remove_button=remove_button,
-        paste_title=paste_title, paste_text=paste_text, report=report, remove_choice=remove_choice, articles=articles)
+        replace=replace, add_files_button=add_files_button, add_text_button=add_text_button,
+        remove_button=remove_button, paste_title=paste_title, paste_text=paste_text, report=report,
+        remove_choice=remove_choice, articles=articles)
 
 
 def _example_text(event: gr.SelectData) -> str:
@@ -188,13 +196,16 @@ def theme() -> gr.themes.Base:
     return gr.themes.Default(primary_hue="indigo", secondary_hue="blue", neutral_hue="slate", radius_size="lg")
 
 
-def launch_kwargs(config: Config, api: Any = None, throttle: LoginThrottle | None = None) -> dict[str, Any]:
+def launch_kwargs(config: Config, api: Any = None, throttle: GuessThrottle | None = None) -> dict[str, Any]:
     """Everything ``Blocks.launch`` needs: address, login (throttled), the REST API mounted at ``/api``, look,
     limits; never a share link."""
     from starlette.routing import Mount
 
-    auth = parse_auth(config.auth)
-    app_kwargs = login_app_kwargs(auth, throttle or LoginThrottle())  # every route behind the login
+    auth = check_server_config(config)
+    app_kwargs = login_app_kwargs(auth, throttle or GuessThrottle.from_config(config),  # every route behind the login
+                                  Proxies.from_config(config))
+    # Outermost, so that no body (the login form's included) is read past its limit.
+    app_kwargs["middleware"] = [body_limit_middleware(config), *app_kwargs.get("middleware", [])]
     if api is not None:
         app_kwargs["routes"] = [Mount("/api", app=api)]
     return {
@@ -218,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = Config.load(port=args.port, host=args.host, data_dir=args.data_dir)
-        parse_auth(config.auth)
+        check_server_config(config)  # users, proxies, and a token never without a login
     except ValueError as error:
         parser.error(str(error))
     from embeddings import IndexFileError
@@ -228,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
         assistant = Assistant(config)
     except (CollectionError, IndexFileError) as error:
         sys.exit(f"error: {error}")
+    prepare_temp(config.data_dir)  # before the page is built: Gradio reads its upload folder then
     startup = Startup()
     first_start = collection_is_empty(assistant) and SEEDS.is_dir()
     if first_start:  # the page comes up at once and shows the build; the models load meanwhile

@@ -52,10 +52,10 @@ def prepare(work: Path) -> dict[str, tuple[Path, Path]]:
     return files
 
 
-def run_eval(corpus: Path, questions: Path, out: Path, split: str, env: dict[str, str]) -> str:
-    """Runs `qa eval` and returns its printed summary."""
+def run_eval(corpus: Path, questions: Path, out: Path, split: str, env: dict[str, str], index: Path) -> str:
+    """Runs `qa eval` (its index kept in ``index``, reused by the next run) and returns its printed summary."""
     command = [sys.executable, "-m", "qa", "eval", "--corpus", str(corpus), "--questions", str(questions),
-               "--out", str(out), "--split", split]
+               "--out", str(out), "--split", split, "--index-dir", str(index)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return done.stdout
 
@@ -88,7 +88,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     work = RESULTS / "xquad"
     files = prepare(work)
-    env = {**os.environ, "QA_DATA_DIR": str(work / "index")}
+    env = dict(os.environ)
     if args.calibrate:
         env["QA_ABSTAIN_THRESHOLD"] = "-1000"
     report = [f"# answer quality, split={args.split}, machine: {platform.processor() or platform.machine()}, "
@@ -96,16 +96,14 @@ def main() -> None:
     outputs = {}
     for name, (corpus, questions) in files.items():
         out = work / f"{name}-{args.split}-results.jsonl"
-        env["QA_DATA_DIR"] = str(work / f"index-{name}")
-        summary = run_eval(corpus, questions, out, args.split, env)
+        summary = run_eval(corpus, questions, out, args.split, env, work / f"index-{name}")
         outputs[name] = out
         report += [f"\n## xquad_en {name} corpus ({'all 48 articles' if name == 'open' else 'half held out'})",
                    summary.strip()]
     demo_out = RESULTS / f"demo-{args.split}-results.jsonl"
-    env["QA_DATA_DIR"] = str(RESULTS / "demo-index")
     report += ["\n## demo set over seeds/ (all 30 questions; written before any tuning)",
                run_eval(ROOT / "seeds", ROOT / "benchmarks" / "data" / "demo_questions.jsonl",
-                        demo_out, "all", env).strip()]
+                        demo_out, "all", env, RESULTS / "demo-index").strip()]
     if args.calibrate:
         report += ["\n## calibration", calibrate(outputs["open"], outputs["closed"], files["closed"][1])]
     text = "\n".join(report) + "\n"

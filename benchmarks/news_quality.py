@@ -31,9 +31,9 @@ THRESHOLDS = [t / 2 for t in range(-16, 9)]
 def ask_all(name: str, env: dict[str, str], suffix: str) -> Path:
     """Runs `qa eval` over every question of set ``name``; returns the results file."""
     out = RESULTS / "news" / f"{name}{suffix}-results.jsonl"
-    env = {**env, "QA_DATA_DIR": str(RESULTS / "news" / f"index-{name}")}
     command = [sys.executable, "-m", "qa", "eval", "--corpus", str(DATA / name / "corpus.jsonl"),
-               "--questions", str(DATA / name / "questions.jsonl"), "--out", str(out), "--split", "all"]
+               "--questions", str(DATA / name / "questions.jsonl"), "--out", str(out), "--split", "all",
+               "--index-dir", str(RESULTS / "news" / f"index-{name}")]
     subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return out
 

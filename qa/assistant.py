@@ -16,7 +16,7 @@ from qa.answers import ExtractiveAnswerer
 from qa.collection import Collection
 from qa.config import Config
 from qa.evidence import SentenceScorer
-from qa.followup import Turn, rewrite
+from qa.followup import Turn, bound_history, rewrite
 from qa.llm import LLMAnswerer, LLMError, client_from_config
 from qa.names import places
 from qa.questions import bound_question
@@ -98,6 +98,9 @@ class Assistant:
             as_of: str | None = None, use_llm: bool | None = None) -> Answer:
         """Answers ``question``; ``history`` makes follow-ups work, ``as_of`` is the question's date.
 
+        Only the latest ``config.history_turns`` of ``history`` are read, each cut to ``config.history_chars``
+        (the answer's notes say so), so a long history never slows an answer or grows its search query.
+
         ``use_llm`` None means "if one is configured"; the extractive answer is the fallback either way.
         """
         answer = None
@@ -117,7 +120,9 @@ class Assistant:
             yield Event("answer", answer=Answer(question=question, text="Please ask a question in words.",
                                                 abstained=True))
             return
-        notes = [bounded.note] if bounded.note else []
+        context = bound_history(history, self.config.history_turns, self.config.history_chars)
+        history = context.turns
+        notes = [note for note in (bounded.note, context.note) if note]
         self.collection.refresh()
         query = rewrite(question, history)
         yield Event("status", "Searching the articles…")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import Encoder, IndexFileError, LayeredIndex, write_delta
+from embeddings import BACKENDS, PRECISIONS, Encoder, IndexFileError, LayeredIndex, write_delta
 from qa.config import Config
 from qa.facets import Facets
 from qa.keyword_index import KeywordDoc, KeywordIndex, KeywordIndexStale
@@ -89,7 +89,7 @@ class Collection:
         self.config = config
         self.root = config.data_dir
         self.root.mkdir(parents=True, exist_ok=True)
-        self.encoder = Encoder(config.embedding_model, config.embedding_batch_size)
+        self.encoder = Encoder(config.embedding_model, config.embedding_batch_size, config.embedding_backend)
         self._swap = threading.Lock()
         self._lock_holder: int | None = None  # the thread holding the data dir's write lock, if this object does
         try:
@@ -111,6 +111,7 @@ class Collection:
             with self.store.transaction() as batch:
                 batch.set_meta("schema_version", SCHEMA_VERSION)
                 batch.set_meta("embedding_model", self.config.embedding_model)
+                batch.set_meta("embedding_precision", self.encoder.precision)
                 batch.set_meta("dimension", str(self.encoder.dimension))
                 batch.set_meta("index_type", self.config.index_type)
             return
@@ -120,10 +121,25 @@ class Collection:
                 f"the index in {self.root} was built with embedding model {stored_model!r} ({dimension}-d), "
                 f"but {self.config.embedding_model!r} is configured. Use QA_EMBEDDING_MODEL={stored_model}, "
                 "or another --data-dir, or `qa rebuild --embedding-model ...` to re-embed.")
+        self._check_precision()
         if self.store.get_meta("index_type") != self.config.index_type:
             raise CollectionError(
                 f"the index in {self.root} is of type {self.store.get_meta('index_type')!r}, "
                 f"but {self.config.index_type!r} is configured; use `qa rebuild` to change it.")
+
+    def _check_precision(self) -> None:
+        """Refuses to add or search vectors of another precision than the stored ones: INT8 and fp32 vectors
+        of the same model are close but not equal, and mixed they rank each other slightly wrong."""
+        stored = stored_precision(self.store)
+        if stored == self.encoder.precision:
+            return
+        backends = [name for name, precision in BACKENDS.items() if PRECISIONS[precision] == stored]
+        use = f"QA_EMBEDDING_BACKEND={backends[0]}" if backends else "the backend that made them"
+        raise CollectionError(
+            f"the vectors in {self.root} are {stored} vectors, but the {self.encoder.backend!r} embedding backend "
+            f"makes {self.encoder.precision} vectors; the two must not be mixed. Use {use}, or run "
+            f"`qa rebuild --re-embed` with QA_EMBEDDING_BACKEND={self.encoder.backend} to embed every article "
+            "again.")
 
     @property
     def dimension(self) -> int:
@@ -308,6 +324,7 @@ class Collection:
             batch.set_meta("next_vector_id", str(next_id))
             if fresh:
                 batch.set_meta("embedding_model", self.config.embedding_model)
+                batch.set_meta("embedding_precision", self.encoder.precision)
                 batch.set_meta("dimension", str(self.encoder.dimension))
             batch.set_meta("index_type", self.config.index_type)
             batch.set_meta("vector_base", str(base or 0))
@@ -376,6 +393,11 @@ class Collection:
     def close(self) -> None:
         """Closes the database."""
         self.store.close()
+
+
+def stored_precision(store: MetadataStore) -> str:
+    """The precision of the collection's vectors; one made before it was recorded holds torch fp32 ones."""
+    return store.get_meta("embedding_precision") or PRECISIONS["fp32"]
 
 
 def data_dir_size(root: Path) -> int:

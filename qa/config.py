@@ -19,6 +19,9 @@ class Config:
     data_dir: Path = Path(".qa-data")
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 64
+    # torch (sentence-transformers) | onnx (ONNX Runtime, fp32: the same vectors) | onnx-int8 (INT8, faster);
+    # a collection refuses vectors of another precision: `qa rebuild --re-embed` re-embeds it
+    embedding_backend: str = "torch"
     index_type: str = "flat"  # flat (exact) | hnsw | ivf (8-bit, for large collections; `qa stats` advises)
     chunk_words: int = 120  # target words per chunk
     chunk_max_words: int = 170  # hard cap so the encoder (256 word pieces) sees the whole chunk
@@ -26,10 +29,15 @@ class Config:
     max_file_mb: float = 25.0
     commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
     max_chunks_per_article: int = 500  # ~60,000 words; the rest of a longer text is reported as not indexed
+    upload_commit_chunks: int = 256  # a page/API upload commits (and lets other writers in) this often
+    degenerate_min_count: int = 5000  # texts of this many sentences or words are checked for being no article...
+    min_words_per_sentence: float = 2.0  # ... refused below this many real words (2+ letters) a sentence
+    min_real_word_share: float = 0.1  # ... or below this share of real words
     reranker_model: str = DEFAULT_RERANKER_MODEL  # "none" turns reranking off
     rerank_candidates: int = 20  # passages whose sentences may be read by the cross-encoder
     sentence_budget: int = 16  # ... at most this many of their sentences, picked by a cheap first stage
     top_k: int = 10
+    max_top_k: int = 100  # the most passages one search returns (`qa search -k`, GET /api/search?k=)
     abstain_threshold: float = -3.0  # cross-encoder logit; calibrated on the newsdev and quail_news dev halves
     answer_max_sentences: int = 3
     answer_margin: float = 1.0  # runners-up within this many logits of the best evidence join the answer
@@ -41,8 +49,16 @@ class Config:
     port: int = 7860
     auth: str = ""  # "user:password[,user2:password2]" or a path to a file of such lines
     api_token: str = ""  # a bearer token for the REST API (besides the users' HTTP Basic credentials)
+    trusted_proxies: str = ""  # reverse proxies whose forwarded header names the client: "10.0.0.2,10.1.0.0/16"
+    proxy_header: str = "x-forwarded-for"  # the header those proxies set: x-forwarded-for | forwarded | x-real-ip
+    login_failures_per_user: int = 10  # failed logins for one user from one address, per window, before a 429
+    login_failures_per_address: int = 30  # failed logins of any kind from one address, per window, before a 429
+    login_window_s: float = 300.0  # the window those failures are counted over (qa.ui.throttle)
     max_upload_mb: float = 20.0
     max_upload_files: int = 50
+    max_request_kb: int = 1024  # a request body other than an upload or an article (a question with its history)
+    history_turns: int = 6  # a follow-up reads at most this many earlier exchanges (the latest ones)...
+    history_chars: int = 2000  # ... each answer (and earlier search query) cut to this many characters
     ray_address: str = ""  # `qa ingest --ray` without an address: this Ray cluster, or a local one when empty
 
     @classmethod

@@ -20,6 +20,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,10 @@ from qa.store import FileRecord
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
+
+
+class RayUnavailable(RuntimeError):
+    """Ray could not be started, or the cluster named could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,7 @@ def ingest_on_ray(ingestor: Ingestor, paths: Iterable[Path], options: RayOptions
         if changed:
             started_here = not ray.is_initialized()
             if started_here:
-                ray.init(address=options.address, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+                _start_ray(options.address)
             try:
                 _stage(changed, ingestor, options, staging)
                 staged = _staged(staging, collection.dimension, ingestor.max_chunks)
@@ -125,16 +129,26 @@ def ingest_on_ray(ingestor: Ingestor, paths: Iterable[Path], options: RayOptions
     return report
 
 
+def _start_ray(address: str | None) -> None:
+    """Connects to the Ray cluster at ``address``, or starts a local Ray when None."""
+    import ray
+
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except (ValueError, ConnectionError) as error:  # "Invalid address format: ...", nothing listening there
+        where = f"the Ray cluster at {address!r}" if address else "a local Ray"
+        raise RayUnavailable(f"could not start or reach {where}: {error}") from error
+
+
 def _stage(changed: list[FileRecord], ingestor: Ingestor, options: RayOptions, staging: Path) -> None:
     """Runs the Ray Data pipeline that writes the changed files' chunks and vectors to ``staging``."""
     import ray.data
 
     config = ingestor.collection.config
     rows = [{"record": json.dumps(asdict(r)), "path": r.path} for r in changed]
-    dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 64)))
+    dataset: ray.data.Dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 64)))
     chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
-    dataset = dataset.map(chunk_file, fn_kwargs={"chunker": chunker, "max_bytes": config.max_file_bytes},
-                          num_cpus=0.5)
+    dataset = dataset.map(partial(chunk_file, chunker=chunker, max_bytes=config.max_file_bytes), num_cpus=0.5)
     dataset = dataset.map_batches(EmbedFiles, fn_constructor_args=(config.embedding_model,
                                                                    config.embedding_batch_size,
                                                                    config.max_chunks_per_article, options.actors),

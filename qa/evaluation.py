@@ -7,16 +7,19 @@ import json
 import logging
 import re
 import string
+import tempfile
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from qa.assistant import Assistant
+from qa.config import Config
 from qa.followup import Turn
 from qa.types import Answer
 
@@ -41,6 +44,24 @@ class Question:
     def answerable(self) -> bool:
         """False for questions the corpus cannot answer (no gold answers)."""
         return bool(self.answers)
+
+
+def own_index(config: Config, index_dir: Path | None = None) -> AbstractContextManager[Config]:
+    """``config`` with a data dir of the evaluation's own, never the configured one: ``index_dir`` when
+    given (kept, and reused when the same corpus is evaluated again), else a temporary folder removed when
+    the context ends. ValueError when ``index_dir`` is the configured data dir."""
+    if index_dir is None:
+        return _temporary_index(config)
+    if index_dir.expanduser().resolve() == config.data_dir.expanduser().resolve():
+        raise ValueError(f"{index_dir} is the collection's data dir; an evaluation needs an index of its own "
+                         "(another folder, or none for a temporary one)")
+    return nullcontext(replace(config, data_dir=index_dir.expanduser()))
+
+
+@contextmanager
+def _temporary_index(config: Config) -> Iterator[Config]:
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as folder:
+        yield replace(config, data_dir=Path(folder))
 
 
 def load_questions(path: Path, split: str = "all") -> list[Question]:

@@ -2,7 +2,8 @@
 Markdown, and one self-contained HTML file for a memo or a slide.
 
 Article text is untrusted here as in the page: the HTML escapes it, the Markdown escapes HTML and
-Markdown syntax alike, and only http(s) URLs become links.
+Markdown syntax alike (the answer line too: only the app's own ``[n]`` markers stay as they are), and
+only http(s) URLs (:func:`qa.markup.safe_url`) are kept, in links and in JSON alike.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import asdict, dataclass
 from urllib.parse import quote
 
 from qa.markup import esc, safe_url
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Passage
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # the rest only matters at a line's start
 _LINE_START = re.compile(r"^(\s*(?:\d+(?=[.)])|(?=[#>+=-])))")
+_SCHEME_COLON = re.compile(r"(?<=[A-Za-z0-9]):(?=//)")  # "https://…" in text: GFM would make it a link
+_LINK_AFTER_MARKER = re.compile(r"^[(:]")  # "[2](…)" is a link, "[2]: …" a link definition
 _SPACES = re.compile(r"\s+")
 
 
@@ -32,9 +35,15 @@ class Exchange:
 
 
 def citation_json(citation: Citation) -> dict:
-    """One citation as JSON: ``n``, ``doc_id``, title, date, source, url, quote, its ``start``/``end`` in the
-    article, the answer's span inside it, and ``corroborates`` for "also reported by" citations."""
-    return {**asdict(citation), "doc_id": citation.article_id}
+    """One citation as JSON: ``n``, ``doc_id``, title, date, source, url (http(s) only, else None), quote,
+    its ``start``/``end`` in the article, the answer's span inside it, and ``corroborates`` for "also
+    reported by" citations."""
+    return {**asdict(citation), "doc_id": citation.article_id, "url": safe_url(citation.url)}
+
+
+def passage_json(passage: Passage) -> dict:
+    """A passage as JSON (a search hit, a related passage): its fields, ``doc_id``, and the url if http(s)."""
+    return {**asdict(passage), "doc_id": passage.article_id, "url": safe_url(passage.url)}
 
 
 def answer_json(answer: Answer) -> dict:
@@ -42,9 +51,9 @@ def answer_json(answer: Answer) -> dict:
     return {
         "question": answer.question, "answer": answer.text, "abstained": answer.abstained,
         "citations": [citation_json(c) for c in answer.citations],
-        "sources": [{"n": c.n, "title": c.title, "date": c.date, "source": c.source, "url": c.url}
+        "sources": [{"n": c.n, "title": c.title, "date": c.date, "source": c.source, "url": safe_url(c.url)}
                     for c in answer.citations],
-        "related": [asdict(p) for p in answer.related], "notes": answer.notes,
+        "related": [passage_json(p) for p in answer.related], "notes": answer.notes,
         "search_query": answer.search_query, "timings_ms": answer.timings_ms, "confidence": answer.confidence,
     }
 
@@ -55,8 +64,9 @@ def answer_text(answer: Answer, width: int = 96) -> str:
     if answer.citations:
         lines += ["", "Sources:"]
     for c in answer.citations:
+        url = safe_url(c.url)
         lines.append(f"[{c.n}] {c.title}")
-        lines.append(f"    {c.date or 'undated'} · {c.source or 'unknown source'}" + (f" · {c.url}" if c.url else ""))
+        lines.append(f"    {c.date or 'undated'} · {c.source or 'unknown source'}" + (f" · {url}" if url else ""))
         lines.append(textwrap.indent(textwrap.fill(f"“{c.quote}”", width), "    "))
     if answer.abstained and answer.related:
         lines += ["", "Related passages (not an answer):"]
@@ -66,15 +76,25 @@ def answer_text(answer: Answer, width: int = 96) -> str:
 
 # --- Markdown ---------------------------------------------------------------------------------------
 def md_escape(text: str | None) -> str:
-    """``text`` as literal Markdown: HTML characters as entities, Markdown syntax backslash-escaped."""
+    """``text`` as literal Markdown: HTML characters as entities, Markdown syntax backslash-escaped, and
+    the colon of a bare "scheme://" too (shown the same, never turned into a link)."""
     flat = _SPACES.sub(" ", str(text or "")).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _LINE_START.sub(r"\1\\", _MARKDOWN_SPECIAL.sub(r"\\\1", flat))
+    escaped = _LINE_START.sub(r"\1\\", _MARKDOWN_SPECIAL.sub(r"\\\1", flat))
+    return _SCHEME_COLON.sub(r"\\:", escaped)
 
 
-def _md_answer(text: str) -> str:
-    """Answer text escaped, its ``[n]`` markers kept as they are (no link definition: shown literally)."""
-    pieces = _CITE.split(text)
-    return "".join(f"[{piece}]" if i % 2 else md_escape(piece) for i, piece in enumerate(pieces))
+def _md_answer(text: str, cited: set[int]) -> str:
+    """Answer text escaped, the ``[n]`` markers of its ``cited`` numbers kept as they are (there is no link
+    definition: they show literally). Quoted text may hold "[2](https://…)": a kept marker is never followed
+    by a raw "(" or ":" that would make it a link or a link definition."""
+    out: list[str] = []
+    for i, piece in enumerate(_CITE.split(text)):
+        if i % 2:
+            out.append(f"[{piece}]" if int(piece) in cited else md_escape(f"[{piece}]"))
+        else:
+            escaped = md_escape(piece)
+            out.append(_LINK_AFTER_MARKER.sub(r"\\\g<0>", escaped) if out and out[-1].startswith("[") else escaped)
+    return "".join(out)
 
 
 def _md_url(url: str) -> str:
@@ -102,7 +122,7 @@ def conversation_markdown(exchanges: Sequence[Exchange], title: str = "Questions
         if answer is None:
             lines += [f"*{md_escape(exchange.error or 'No answer.')}*", ""]
             continue
-        lines += [_md_answer(answer.text), ""]
+        lines += [_md_answer(answer.text, {c.n for c in answer.citations}), ""]
         lines += [f"*Note: {md_escape(note)}*" for note in answer.notes]
         if answer.notes:
             lines.append("")
@@ -126,10 +146,11 @@ background:#f8fafc}b.answer-span{background:#e0e7ff}a{color:#4338ca}
 """
 
 
-def _html_answer(text: str, turn: int) -> str:
+def _html_answer(text: str, turn: int, cited: set[int]) -> str:
+    """Answer text escaped, each ``[n]`` of its ``cited`` numbers a link to source ``n`` below."""
     pieces = _CITE.split(text)
-    return "".join(f'<a class="cite" href="#s{turn}-{piece}">[{piece}]</a>' if i % 2 else esc(piece)
-                   for i, piece in enumerate(pieces))
+    return "".join(f'<a class="cite" href="#s{turn}-{piece}">[{piece}]</a>' if i % 2 and int(piece) in cited
+                   else esc(f"[{piece}]" if i % 2 else piece) for i, piece in enumerate(pieces))
 
 
 def _html_quote(c: Citation) -> str:
@@ -163,7 +184,8 @@ def conversation_html(exchanges: Sequence[Exchange], title: str = "Questions and
         if answer is None:
             parts.append(f'<p class="error">{esc(exchange.error or "No answer.")}</p>')
         else:
-            parts.append(f'<p class="answer">{_html_answer(answer.text, turn)}</p>')
+            cited = {c.n for c in answer.citations}
+            parts.append(f'<p class="answer">{_html_answer(answer.text, turn, cited)}</p>')
             parts += [f'<p class="note">{esc(note)}</p>' for note in answer.notes]
             if answer.citations:
                 parts.append("<h3>Sources</h3><ol>" + "".join(_html_source(c, turn) for c in answer.citations)

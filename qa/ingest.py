@@ -14,9 +14,10 @@ import numpy as np
 
 from embeddings import IndexFileError
 from qa.articles import ArticleError, discover, read_file
-from qa.chunking import Chunker, embedding_text
-from qa.collection import Change, Collection, CollectionError
+from qa.chunking import Chunker, DegenerateCheck, FirstChunks, embedding_text
+from qa.collection import Change, Collection, CollectionError, stored_precision
 from qa.config import Config
+from qa.held_writer import HeldWriter
 from qa.store import FileRecord, text_hash
 from qa.types import Article, Chunk
 
@@ -65,24 +66,29 @@ ProgressCallback = Callable[[IngestProgress], None]
 class Ingestor:
     """Brings files into a :class:`Collection`, embedding only what is new or changed.
 
-    New chunks pile up until ``commit_every_chunks`` and are then embedded in one length-sorted pass,
-    reporting progress every ``embed_batch_chunks`` (and letting waiting questions use the encoder). An
-    article longer than ``max_chunks_per_article`` chunks is indexed in part and reported. With ``wait``
-    False, a write already under way in another process raises :class:`~qa.collection.CollectionBusy`;
-    otherwise it is waited for, and reported through the progress callback.
+    New chunks pile up until ``commit_every`` (default ``commit_every_chunks``) and are then embedded in one
+    length-sorted pass, reporting progress every ``embed_batch_chunks`` (and letting waiting questions use the
+    encoder); after each commit the write lock is let go for ``handover_s`` seconds, so that another writer
+    waiting for it goes first. An article longer than ``max_chunks_per_article`` chunks is indexed in part and
+    reported; one that is no article (see :class:`~qa.chunking.DegenerateCheck`) is refused before it is
+    embedded. With ``wait`` False, a write already under way in another process raises
+    :class:`~qa.collection.CollectionBusy`; otherwise it is waited for, and reported through the progress callback.
     """
 
     def __init__(self, collection: Collection, embed_batch_chunks: int = 256, follow_symlinks: bool = False,
-                 wait: bool = True) -> None:
+                 wait: bool = True, commit_every: int | None = None, handover_s: float = 0.05) -> None:
         config = collection.config
         self.collection = collection
         self.chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
+        self.degenerate = DegenerateCheck(config.degenerate_min_count, config.min_words_per_sentence,
+                                          config.min_real_word_share)
         self.max_file_bytes = config.max_file_bytes
-        self.commit_every = config.commit_every_chunks
+        self.commit_every = commit_every or config.commit_every_chunks
         self.max_chunks = config.max_chunks_per_article
         self.embed_batch_chunks = embed_batch_chunks
         self.follow_symlinks = follow_symlinks
         self.wait = wait
+        self.handover_s = handover_s
 
     def ingest(self, paths: Iterable[Path], prune: bool = False,
                progress: ProgressCallback | None = None) -> IngestReport:
@@ -93,7 +99,8 @@ class Ingestor:
         found = discover(paths, follow_symlinks=self.follow_symlinks)
         report.skipped.extend((str(p), reason) for p, reason in found.skipped)
         run = IngestRun(self, report, started, progress, len(found.files))
-        with self.collection.writer("an ingest", self.wait, run.report_waiting):
+        with HeldWriter(self.collection, "an ingest", self.wait, run.report_waiting, self.handover_s) as writer:
+            run.writer = writer
             if prune:  # first, so a moved file is re-added rather than called a duplicate of its old self
                 run.prune(paths)
             for done, path in enumerate(found.files, 1):
@@ -104,23 +111,55 @@ class Ingestor:
         log.info("ingest: %s", report.summary())
         return report
 
-    def remove(self, target: str, on_wait: Callable[[str], None] | None = None) -> list[str]:
-        """Removes an article by id, or every article read from a file or folder; returns removed titles.
-
-        ``on_wait`` hears why, when the removal has to wait for another process's write."""
+    def removal(self, target: str, ids_only: bool = False) -> Removal:
+        """What :meth:`remove` of ``target`` would take now: the article with that id, else (unless
+        ``ids_only``) every article read from that file or folder. ValueError for an empty or blank
+        target, which as a path would be the current folder."""
+        if not target.strip():
+            raise ValueError("no article id or path given (an empty one would mean the current folder)")
         store = self.collection.store
+        article = store.article(target)
+        if article is not None:
+            # Forget its file too, so ingesting that file again brings the article back.
+            return Removal({article.id: article.title}, [article.source_path], by_id=True)
+        if ids_only:
+            return Removal({}, [], by_id=True)
+        root = str(Path(target).expanduser().resolve())
+        files = [p for p in store.file_paths() if p == root or p.startswith(root + os.sep)]
+        titles = {a: t.title for p in files for a in store.articles_from(p) if (t := store.article(a)) is not None}
+        return Removal(titles, files, by_id=False)
+
+    def remove(self, target: str, on_wait: Callable[[str], None] | None = None, ids_only: bool = False,
+               most: int | None = None) -> list[str]:
+        """Removes an article by id, or (unless ``ids_only``: clients name ids, never server paths) every
+        article read from a file or folder (see :meth:`removal`); returns the removed titles. A removal of
+        more than ``most`` articles raises :class:`RemovalTooLarge` and removes nothing. ``on_wait`` hears
+        why, when the removal has to wait for another process's write."""
         with self.collection.writer("a removal", self.wait, on_wait):
-            article = store.article(target)
-            if article is not None:
-                # Forget its file too, so ingesting that file again brings the article back.
-                victims, files = [article.id], [article.source_path]
-            else:
-                root = str(Path(target).expanduser().resolve())
-                files = [p for p in store.file_paths() if p == root or p.startswith(root + os.sep)]
-                victims = [a for p in files for a in store.articles_from(p)]
-            titles = [t.title for a in victims if (t := store.article(a)) is not None]
-            self.collection.commit(Change(removed=victims, forgotten_files=files))
-        return titles
+            removal = self.removal(target, ids_only)
+            if most is not None and len(removal.titles) > most:
+                raise RemovalTooLarge(removal, most)
+            self.collection.commit(Change(removed=list(removal.titles), forgotten_files=removal.files))
+        return list(removal.titles.values())
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What removing one target takes: ``titles`` by article id, the source ``files`` forgotten with them,
+    and whether the target was an article id (one article) rather than a path."""
+
+    titles: dict[str, str]
+    files: list[str]
+    by_id: bool
+
+
+class RemovalTooLarge(ValueError):
+    """A removal would take more articles than the caller allowed (``removal`` says which); nothing was
+    removed."""
+
+    def __init__(self, removal: Removal, most: int) -> None:
+        super().__init__(f"it would remove {len(removal.titles)} articles, more than {most}")
+        self.removal = removal
 
 
 @dataclass(frozen=True)
@@ -163,7 +202,7 @@ def rebuild(config: Config, progress: ProgressCallback | None = None, wait: bool
     try:
         with collection.writer("a rebuild", wait, waiting):
             stored = [s.article for s in collection.store.articles()]
-            chunked = [(article, chunker.chunk(article)[: config.max_chunks_per_article]) for article in stored]
+            chunked = [(article, chunker.first(article, config.max_chunks_per_article).chunks) for article in stored]
             texts = [embedding_text(a.title, c) for a, chunks in chunked for c in chunks]
 
             def embedded(done: int) -> None:
@@ -182,14 +221,15 @@ def rebuild(config: Config, progress: ProgressCallback | None = None, wait: bool
 
 
 def _reindexed(config: Config, wait: bool) -> Rebuilt | None:
-    """The stored vectors in an index of the configured type, when the configured model made them and
-    they can be read; None when they must be embedded again."""
+    """The stored vectors in an index of the configured type, when the configured model made them at the
+    configured backend's precision and they can be read; None when they must be embedded again."""
     probe = Collection(config, rebuilding=True)
     try:
         stored_model, stored_type = probe.store.get_meta("embedding_model"), probe.store.get_meta("index_type")
+        same_precision = stored_precision(probe.store) == probe.encoder.precision
     finally:
         probe.close()
-    if stored_model != config.embedding_model or stored_type is None:
+    if stored_model != config.embedding_model or stored_type is None or not same_precision:
         return None
     try:
         collection = Collection(replace(config, index_type=stored_type))
@@ -220,6 +260,7 @@ class IngestRun:
         self.pending_chunks = 0
         self.seen_text: dict[str, str] = {}  # text hash -> article id, for duplicates within this run
         self.files_done = 0
+        self.writer: HeldWriter | None = None  # handed over between commits, when set
 
     def report_progress(self, done: int, pending: int = 0) -> None:
         """Tells the progress callback how far the run is (after each file and each embedded slice)."""
@@ -282,6 +323,14 @@ class IngestRun:
         if old_hash == article.content_hash:
             self.report.unchanged.append(article.title)
             return
+        # Judged on the part that could be indexed, before it is split (seconds, for a huge text of "A. ").
+        indexable = article.text[: self.ingestor.chunker.span(self.ingestor.max_chunks)]
+        degenerate = self.ingestor.degenerate.reason(indexable)
+        if degenerate is not None:
+            self.report.failed.append((article.source_path, f"{article.title}: {degenerate}"))
+            return
+        first = (FirstChunks(embedded.chunks, len(embedded.chunks), True) if embedded is not None
+                 else self.ingestor.chunker.first(article, self.ingestor.max_chunks))
         hashed = text_hash(article.text)
         leaving = set(self.change.removed)
         twins = [i for i in self.store.article_ids_with_text(hashed) if i != article.id and i not in leaving]
@@ -296,12 +345,13 @@ class IngestRun:
             self.report.updated.append(article.title)
         else:
             self.report.added.append(article.title)
-        chunks = embedded.chunks if embedded is not None else self.ingestor.chunker.chunk(article)
-        if len(chunks) > self.ingestor.max_chunks:
+        chunks = first.chunks
+        if first.total > self.ingestor.max_chunks:
             kept = chunks[self.ingestor.max_chunks - 1].end
+            about = "" if first.exact else "about "
             self.report.truncated.append(
                 f"{article.title}: only its first {kept:,} of {len(article.text):,} characters "
-                f"({self.ingestor.max_chunks} of {len(chunks)} passages) were indexed "
+                f"({self.ingestor.max_chunks} of {about}{first.total:,} passages) were indexed "
                 "(QA_MAX_CHUNKS_PER_ARTICLE sets the limit)")
             chunks = chunks[: self.ingestor.max_chunks]
         self.pending.append((article, chunks, None if embedded is None else embedded.vectors[: len(chunks)]))
@@ -347,6 +397,8 @@ class IngestRun:
         if final or added >= self.ingestor.commit_every:
             self.ingestor.collection.commit(self.change)
             self.change = Change()
+            if not final and self.writer is not None:
+                self.writer.hand_over()
 
 
 def _file_hash(path: Path) -> str:

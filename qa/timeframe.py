@@ -4,6 +4,10 @@ News questions lean on the day they are asked: "What is the death toll from this
 Mecca?" means one disaster in 2015 and another in 2006, depending on the question's date. The window
 covers the days on which articles reporting the event would be published: from the earliest day the
 words allow up to the as-of date (an article about Tuesday's vote is dated Tuesday or later).
+
+Windows are clamped to the calendar (1 January of year 1 to 31 December 9999): "last week" asked as of
+0001-01-03 covers 1–3 January of year 1, "9999999999 days ago" reaches back to year 1, and a month that
+would fall outside it ("in December" as of June of year 1, "in March 0000") sets no window.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import calendar
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
@@ -98,52 +102,63 @@ def window_for(question: str, as_of: date) -> DateWindow | None:
         match = pattern.search(question)
         if match is None:
             continue
-        start, end = _bounds(name, match, as_of)
-        if start > end:
+        bounds = _bounds(name, match, as_of)
+        if bounds is None or bounds[0] > bounds[1]:
             continue
-        return DateWindow(start, end, match.group(0))
+        return DateWindow(bounds[0], bounds[1], match.group(0))
     return None
 
 
-def _bounds(name: str, match: re.Match[str], as_of: date) -> tuple[date, date]:
+def today() -> str:
+    """Today's date, ``YYYY-MM-DD``: the as-of date of a question that names none (page, CLI and API)."""
+    return date.today().isoformat()
+
+
+def shifted(day: date, days: int) -> date:
+    """``day`` moved by ``days`` (negative: back), clamped to the calendar rather than overflowing it."""
+    return date.fromordinal(min(max(day.toordinal() + days, 1), date.max.toordinal()))
+
+
+def _bounds(name: str, match: re.Match[str], as_of: date) -> tuple[date, date] | None:
+    """The window of phrase ``name``, clamped to the calendar; None when it lies wholly outside it."""
     if name == "days_ago":
-        return as_of - timedelta(days=_count(match.group(1)) + 1), as_of
+        return shifted(as_of, -_count(match.group(1)) - 1), as_of
     if name == "weeks_ago":
-        return as_of - timedelta(days=7 * _count(match.group(1)) + 6), as_of
+        return shifted(as_of, -7 * _count(match.group(1)) - 6), as_of
     if name == "today":
-        return as_of - timedelta(days=1), as_of  # an article dated the evening before says "today" too
+        return shifted(as_of, -1), as_of  # an article dated the evening before says "today" too
     if name == "yesterday":
-        return as_of - timedelta(days=1), as_of
+        return shifted(as_of, -1), as_of
     if name == "weekday":
         weekday = next(WEEKDAYS[word] for word in re.findall(r"[a-z]+", match.group(0).lower()) if word in WEEKDAYS)
         back = (as_of.weekday() - weekday) % 7
         if match.group(0).lower().startswith("last") and back == 0:
             back = 7
-        return as_of - timedelta(days=back), as_of
+        return shifted(as_of, -back), as_of
     if name == "weekend":
         back = (as_of.weekday() - 5) % 7  # the latest Saturday on or before as-of
         if match.group(0).lower().startswith("last") and back < 2:
             back += 7
-        return as_of - timedelta(days=back), as_of
+        return shifted(as_of, -back), as_of
     if name == "this_week":
-        return as_of - timedelta(days=6), as_of
+        return shifted(as_of, -6), as_of
     if name == "last_week":
-        return as_of - timedelta(days=13), as_of
+        return shifted(as_of, -13), as_of
     if name == "month_name":
         return _month_window(match, as_of)
     if name == "this_month":
         return as_of.replace(day=1), as_of
     if name == "last_month":
         first = as_of.replace(day=1)
-        return (first - timedelta(days=1)).replace(day=1), as_of
+        return shifted(first, -1).replace(day=1), as_of
     if name == "this_year":
         return as_of.replace(month=1, day=1), as_of
-    if name == "last_year":
-        return date(as_of.year - 1, 1, 1), min(as_of, date(as_of.year - 1, 12, 31) + timedelta(days=7))
-    return as_of - timedelta(days=RECENT_DAYS), as_of  # recently
+    if name == "last_year":  # last year's reports run into the first week of this one
+        return date(max(as_of.year - 1, MINYEAR), 1, 1), min(as_of, shifted(as_of.replace(month=1, day=1), 6))
+    return shifted(as_of, -RECENT_DAYS), as_of  # recently
 
 
-def _month_window(match: re.Match[str], as_of: date) -> tuple[date, date]:
+def _month_window(match: re.Match[str], as_of: date) -> tuple[date, date] | None:
     """The named month (of the named year, else its latest occurrence up to as-of), plus a week of reports."""
     month = MONTHS[match.group(2).lower()]
     if match.group(4):
@@ -152,8 +167,10 @@ def _month_window(match: re.Match[str], as_of: date) -> tuple[date, date]:
         year = as_of.year if month <= as_of.month else as_of.year - 1
         if match.group(1).lower() == "last" and month == as_of.month:
             year -= 1
+    if not MINYEAR <= year <= MAXYEAR:
+        return None
     start = date(year, month, 1)
-    end = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=7)
+    end = shifted(date(year, month, calendar.monthrange(year, month)[1]), 7)
     return start, min(end, as_of) if start <= as_of else end
 
 

@@ -265,7 +265,9 @@ def test_login_guessing_gets_429_with_retry_after(guarded: str) -> None:
     assert [_login(guarded, "ann", f"guess{i}")[0] for i in range(10)] == [400] * 10
     status, headers = _login(guarded, "ann", "right")
     assert status == 429 and 1 <= int(headers["retry-after"]) <= 300
-    assert _login(guarded, "bob", "other")[0] == 429  # the same client address cools off too
+    # Another user from the guessing address still signs in: an address is refused only after
+    # QA_LOGIN_FAILURES_PER_ADDRESS (30) failures, and a user never everywhere (tests/test_throttle.py).
+    assert _login(guarded, "bob", "other")[0] == 200
 
 
 # --- 5. long upload names ---------------------------------------------------------------------------

@@ -186,9 +186,13 @@ def test_login_turns_every_route_private_only_when_configured():
     import app
     from qa.config import Config
 
-    assert app.launch_kwargs(Config.load(env={}))["app_kwargs"] is None
+    def middleware(kwargs: dict) -> list[str]:
+        return [m.cls.__name__ for m in kwargs["app_kwargs"]["middleware"]]
+
+    open_kwargs = app.launch_kwargs(Config.load(env={}))
+    assert open_kwargs["auth"] is None and middleware(open_kwargs) == ["BodyLimit"]  # bodies are bounded anyway
     kwargs = app.launch_kwargs(Config.load(env={"QA_AUTH": "ann:pw"}))
-    assert kwargs["auth"] == [("ann", "pw")] and kwargs["app_kwargs"]["middleware"]
+    assert kwargs["auth"] == [("ann", "pw")] and middleware(kwargs) == ["BodyLimit", "RealClient", "LoginRequired"]
 
 
 # --- upload names ------------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@
     DELETE /api/articles/{id}
     GET    /api/docs            the routes, from /api/openapi.json (served here: no outside assets)
 
-With a login configured (``QA_AUTH``) or an API token (``QA_API_TOKEN``), every route needs HTTP Basic
-credentials of a user, or ``Authorization: Bearer <token>``; failures count toward the same throttle
-as the login form. Errors are JSON ``{"error": message}`` with the fitting status.
+With a login configured (``QA_AUTH``; a token alone is refused at start), every route needs HTTP Basic
+credentials of a user, or ``Authorization: Bearer <token>`` (``QA_API_TOKEN``); failures count toward the
+same throttle as the login form (qa.ui.throttle: per user from an address, and per address). Errors are
+JSON ``{"error": message}`` with the fitting status. Request bodies are bounded before they are read
+(:mod:`qa.ui.limits`: 413); ``as_of`` is today unless given.
 """
 
 from __future__ import annotations
@@ -34,22 +36,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qa.assistant import Assistant
-from qa.export import answer_json
+from qa.export import answer_json, passage_json
 from qa.followup import Turn
 from qa.ingest import IngestReport
-from qa.markup import esc
+from qa.markup import esc, safe_url
 from qa.questions import bound_question
-from qa.timeframe import parse_date
+from qa.timeframe import parse_date, today
 from qa.types import SearchFilters
-from qa.ui.auth import LoginThrottle
 from qa.ui.files import UploadError, UploadTooLarge
 from qa.ui.library import Added, Library
 from qa.ui.startup import Startup
+from qa.ui.throttle import ANONYMOUS, GuessThrottle
 
 log = logging.getLogger(__name__)
 
 WAIT_FOR_INDEX_S = 900.0
 MAX_PAGE = 500
+SQLITE_MAX_INT = 2**63 - 1  # an offset past SQLite's 64-bit integers is refused (400), not an OverflowError
 
 
 class ApiError(HTTPException):
@@ -78,8 +81,10 @@ class AskRequest(BaseModel):
     """A question, with its date and context."""
 
     question: str = Field(description="the question, in plain language")
-    as_of: str | None = Field(None, description="the question's date, YYYY-MM-DD (default today)")
-    history: list[Exchange] = Field(default_factory=list, description="earlier exchanges, oldest first")
+    as_of: str | None = Field(None, description="the question's date, YYYY-MM-DD (default: today, the server's "
+                                                "date): later articles are left out, 'this week' counts back from it")
+    history: list[Exchange] = Field(default_factory=list, description="earlier exchanges, oldest first (only "
+                                    "the latest few are read, each shortened when long; the notes say so)")
     filters: Filters | None = None
     stream: bool = Field(False, description="answer as server-sent events: status, delta…, answer")
     wait: bool = Field(True, description="while the index is being built, wait (else: 503)")
@@ -96,10 +101,10 @@ class ArticleRequest(BaseModel):
 
 
 def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] | None = None,
-            token: str = "", throttle: LoginThrottle | None = None) -> FastAPI:
+            token: str = "", throttle: GuessThrottle | None = None) -> FastAPI:
     """The API as an ASGI app to mount at ``/api``."""
     library = Library(assistant.collection, assistant.config)
-    guard = _Guard(auth, token, throttle or LoginThrottle())
+    guard = _Guard(auth, token, throttle or GuessThrottle())
     api = FastAPI(title="News Q&A API", version="1", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(guard)],
                   description="Ask questions about the articles and get answers with cited sentences.")
@@ -118,7 +123,7 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
 
     @api.post("/ask", summary="Answer a question, with citations")
     def ask(body: AskRequest, request: Request) -> Any:
-        day = _date(body.as_of, "as_of")
+        day = _date(body.as_of, "as_of") or today()
         filters = _filters(body.filters)
         if not body.question.strip():
             raise ApiError(400, "question is empty")
@@ -132,11 +137,14 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
 
     @api.get("/search", summary="The passages that best match a query")
     def search(q: Annotated[str, Query(description="the query")],
-               k: Annotated[int, Query(ge=1, le=100)] = 10, source: Annotated[list[str] | None, Query()] = None,
-               since: str | None = None, until: str | None = None, as_of: str | None = None,
+               k: int = Query(10, ge=1, le=assistant.config.max_top_k),  # a default, not an annotation: evaluated here
+               source: Annotated[list[str] | None, Query()] = None,
+               since: str | None = None, until: str | None = None,
+               as_of: Annotated[str | None, Query(description="YYYY-MM-DD; later articles are left out "
+                                                              "(default: today)")] = None,
                wait: bool = True) -> Any:
         filters = _filters(Filters(sources=source or [], since=since, until=until))
-        day = _date(as_of, "as_of") if as_of else None
+        day = _date(as_of, "as_of") or today()
         bounded = bound_question(q)
         if not bounded.text:
             raise ApiError(400, "q is empty")
@@ -144,7 +152,7 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
         assistant.collection.refresh()
         hits = assistant.retriever.search(bounded.text, k=k, filters=filters, as_of=day)
         return {"query": bounded.text, "notes": [bounded.note] if bounded.note else [],
-                "hits": [{**asdict(p), "doc_id": p.article_id} for p in hits]}
+                "hits": [passage_json(p) for p in hits]}
 
     @api.get("/stats", summary="Size of the collection")
     def stats() -> Any:
@@ -153,7 +161,8 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
                 "status": startup.message() if not startup.ready else "ready"}
 
     @api.get("/articles", summary="The articles, newest first, a page at a time")
-    def articles(offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> Any:
+    def articles(offset: Annotated[int, Query(ge=0, le=SQLITE_MAX_INT)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> Any:
         store = assistant.collection.store
         total, rows = store.article_count(), store.article_page(offset, limit)
         return {"total": total, "offset": offset, "limit": limit,
@@ -169,7 +178,9 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
     @api.post("/articles", summary="Add articles: files (multipart) or one article as JSON",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "multipart/form-data": {"schema": {"type": "object", "properties": {"files": {
-                      "type": "array", "items": {"type": "string", "format": "binary"}}}}},
+                      "type": "array", "items": {"type": "string", "format": "binary"}}, "replace": {
+                      "type": "boolean", "default": False, "description": "a file under a stored name replaces "
+                      "that file (else it is added beside it); also a query parameter"}}}},
                   "application/json": {"schema": ArticleRequest.model_json_schema()}}}})
     async def add(request: Request) -> Any:
         kind = request.headers.get("content-type", "")
@@ -197,9 +208,10 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
 
 # --- authentication ---------------------------------------------------------------------------------
 class _Guard:
-    """The API's login check: HTTP Basic of a configured user, or the bearer token (throttled like logins)."""
+    """The API's login check: HTTP Basic of a configured user, or the bearer token; both throttled like the
+    login form, by the request's address (as ``RealClient`` decided it) and user (qa.ui.throttle)."""
 
-    def __init__(self, auth: list[tuple[str, str]] | None, token: str, throttle: LoginThrottle) -> None:
+    def __init__(self, auth: list[tuple[str, str]] | None, token: str, throttle: GuessThrottle) -> None:
         self.users = dict(auth or [])
         self.token = token
         self.throttle = throttle
@@ -208,25 +220,27 @@ class _Guard:
         if not self.users and not self.token:
             return
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        client = request.client.host if request.client else "unknown"
-        user = _basic_user(value) if scheme.lower() == "basic" else None
-        keys = [f"client:{client}"] + ([f"user:{user[0].casefold()}"] if user else [])
-        wait = self.throttle.retry_after(keys)
+        scheme = scheme.lower()
+        address = request.client.host if request.client else ANONYMOUS
+        basic = _basic_user(value) if scheme == "basic" else None
+        user = basic[0] if basic else None  # None for a token: it counts against the address only
+        wait = self.throttle.retry_after(address, user)
         if wait:
             raise ApiError(429, f"Too many failed logins. Try again in {wait} seconds.", {"Retry-After": str(wait)})
-        if scheme.lower() == "bearer" and self.token and hmac.compare_digest(value.encode(), self.token.encode()):
+        if scheme == "bearer" and self.token and hmac.compare_digest(value.strip().encode(), self.token.encode()):
             return
-        if user is not None and user[0] in self.users and hmac.compare_digest(
-                user[1].encode(), self.users[user[0]].encode()):
-            self.throttle.succeeded(keys)
+        if basic is not None and basic[0] in self.users and hmac.compare_digest(
+                basic[1].encode(), self.users[basic[0]].encode()):
+            self.throttle.succeeded(address, basic[0])
             return
-        if scheme:
-            self.throttle.failed(keys)
+        if scheme:  # credentials were sent, and they were wrong: a guess
+            self.throttle.failed(address, user)
         raise ApiError(401, "Not authenticated: send HTTP Basic credentials of a user, or a bearer token",
                        {"WWW-Authenticate": 'Basic realm="News Q&A"'})
 
 
 def _basic_user(value: str) -> tuple[str, str] | None:
+    """(user, password) of HTTP Basic credentials, or None when they cannot be read."""
     try:
         user, sep, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -277,7 +291,7 @@ def _sse(events: Iterator[Any]) -> Iterator[str]:
 
 def _article_json(article: Any, chunks: int | None = None) -> dict:
     out = {"doc_id": article.id, "title": article.title, "date": article.date, "source": article.source,
-           "url": article.url, "author": article.author, "license": article.license}
+           "url": safe_url(article.url), "author": article.author, "license": article.license}
     if chunks is not None:
         out["chunks"] = chunks
     return out
@@ -299,26 +313,46 @@ def _name(path: str) -> str:
 
 
 async def _add_files(request: Request, library: Library) -> dict:
+    """Stores the multipart ``files`` (copied into this process's temp folder under the data dir, under
+    generated names: a client's name never reaches the file system here) and ingests them; ``replace``
+    (a form field or query parameter) lets a file replace a different one stored under its name."""
+    most = library.config.max_upload_files
     limit = library.config.max_upload_mb * 1024 * 1024
     length = int(request.headers.get("content-length") or 0)
-    if length > limit * library.config.max_upload_files + 65536:
-        raise ApiError(413, f"the upload is over the limit of {library.config.max_upload_files} files of "
-                            f"{library.config.max_upload_mb:g} MB")
-    form = await request.form(max_files=library.config.max_upload_files + 1)
+    if length > limit * most + 65536:
+        raise ApiError(413, f"the upload is over the limit of {most} files of {library.config.max_upload_mb:g} MB")
+    try:
+        form = await request.form(max_files=most)
+    except HTTPException as error:  # Starlette's words name its own count; these name the real limit
+        too_many = "Maximum number of files" in str(error.detail)
+        raise ApiError(400, f"too many files: at most {most} are accepted per upload" if too_many
+                       else f"not a readable multipart upload: {error.detail}") from error
     uploads = [f for f in form.getlist("files") if hasattr(f, "filename")]
     if not uploads:
         raise ApiError(400, "no files: send them as multipart/form-data in the field 'files'")
-    with tempfile.TemporaryDirectory(prefix="qa-api-") as folder:
-        paths = []
-        for number, upload in enumerate(uploads):
-            target = Path(folder) / str(number) / Path(upload.filename or "upload").name[-200:]
-            target.parent.mkdir()
-            target.write_bytes(await upload.read())
-            paths.append(target)
-        added: Added = await _in_thread(lambda: library.add_files(paths))
+    replace = _flag(form.get("replace") or request.query_params.get("replace"), "replace")
+    with tempfile.TemporaryDirectory(prefix="qa-api-", dir=library.temp) as folder:
+        paths = [Path(folder) / f"upload-{number}" for number in range(len(uploads))]
+        for upload, path in zip(uploads, paths):
+            with open(path, "wb") as out:
+                while block := await upload.read(1 << 20):
+                    out.write(block)
+        names = [upload.filename or "upload" for upload in uploads]
+        added: Added = await _in_thread(lambda: library.add_files(paths, names=names, replace=replace))
     if added.report is None:
         raise ApiError(400, "; ".join(f"{name}: {reason}" for name, reason in added.rejected))
-    return _report_json(added.report, added.rejected)
+    return {**_report_json(added.report, added.rejected), "notes": added.notes,
+            "stored": [{"file": s.shown, "stored_as": s.name, "outcome": s.outcome} for s in added.stored]}
+
+
+def _flag(value: object, name: str) -> bool:
+    """A true/false form field or query parameter (absent: false); 400 for anything else."""
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ApiError(400, f"{name} must be true or false, not {text[:20]!r}")
 
 
 async def _in_thread(work: Any) -> Any:

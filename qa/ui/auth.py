@@ -1,16 +1,21 @@
-"""Optional login for the app: ``QA_AUTH`` is ``user:pass[,user2:pass2]`` or a path to a file of such lines."""
+"""Optional login for the app: ``QA_AUTH`` is ``user:pass[,user2:pass2]`` or a path to a file of such lines.
+
+Failed logins are throttled by :mod:`qa.ui.throttle` (its docstring states the policy).
+"""
 
 from __future__ import annotations
 
 import json
-import math
 import re
-import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from qa.config import Config
+from qa.ui.throttle import ANONYMOUS, GuessThrottle, LoginThrottle, Proxies, RealClient
+
+__all__ = ["GuessThrottle", "LoginRequired", "LoginThrottle", "check_server_config", "login_app_kwargs",
+           "parse_auth"]
 
 
 def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
@@ -60,55 +65,31 @@ _API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
 _NO_API_INFO = b'window.gradio_api_info = {"named_endpoints":{},"unnamed_endpoints":{}};</script>'
 
 
-def login_app_kwargs(auth: list[tuple[str, str]] | None, throttle: LoginThrottle) -> dict[str, Any]:
-    """``launch(app_kwargs=...)`` that puts every route behind the login (empty when there is no login)."""
+def check_server_config(config: Config) -> list[tuple[str, str]] | None:
+    """The configured users, once the login settings are known to hold together; ValueError says what not.
+
+    A token alone is refused: it guards only ``/api``, while the page's own endpoints (``/gradio_api/...``,
+    which gradio_client calls) add and remove articles too, and only a login guards those.
+    """
+    auth = parse_auth(config.auth)
+    Proxies.from_config(config)
+    if config.api_token and not auth:
+        raise ValueError("QA_API_TOKEN protects only the REST API (/api); the page's own endpoints can still add "
+                         "and remove articles without credentials: set QA_AUTH too (users for the page; /api then "
+                         "takes their HTTP Basic credentials or the token), or unset QA_API_TOKEN to serve "
+                         "everything without credentials (fit only for a server on 127.0.0.1)")
+    return auth
+
+
+def login_app_kwargs(auth: list[tuple[str, str]] | None, throttle: GuessThrottle,
+                     proxies: Proxies) -> dict[str, Any]:
+    """``launch(app_kwargs=...)`` that puts every route behind the login, with each request's address decided
+    by ``proxies`` (empty when there is no login)."""
     if not auth:
         return {}
     from starlette.middleware import Middleware
 
-    return {"middleware": [Middleware(LoginRequired, throttle=throttle)]}
-
-
-class LoginThrottle:
-    """Counts failed logins per key (a user name, a client address): after ``limit`` failures within
-    ``window_s`` seconds, that key must wait until fewer than ``limit`` lie in the window. A success
-    clears its keys. Thread-safe; remembers at most ``max_keys`` keys (the oldest are forgotten first)."""
-
-    def __init__(self, limit: int = 10, window_s: float = 300.0, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window_s, self.max_keys, self.clock = limit, window_s, max_keys, clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def retry_after(self, keys: Iterable[str]) -> int:
-        """Seconds until a login for ``keys`` may be tried again (0: now)."""
-        now = self.clock()
-        with self._lock:
-            waits = [self._wait(key, now) for key in keys]
-        return max(waits, default=0)
-
-    def failed(self, keys: Iterable[str]) -> None:
-        """Records one failed login for each of ``keys``."""
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                times = self._failures.pop(key, None) or deque(maxlen=self.limit)
-                times.append(now)
-                self._failures[key] = times  # re-inserted: most recent last
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
-
-    def succeeded(self, keys: Iterable[str]) -> None:
-        """Forgets the failures of ``keys``."""
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
-
-    def _wait(self, key: str, now: float) -> int:
-        times = self._failures.get(key)
-        if not times or len(times) < self.limit:
-            return 0
-        return max(0, math.ceil(times[0] + self.window_s - now))  # times[0]: the limit-th latest failure
+    return {"middleware": [Middleware(RealClient, proxies=proxies), Middleware(LoginRequired, throttle=throttle)]}
 
 
 LOGIN_PATHS = frozenset({"/login", "/login/"})
@@ -118,9 +99,9 @@ class LoginRequired:
     """ASGI middleware (``launch(app_kwargs={"middleware": ...})``): anonymous requests get a 401, except
     the login page shell, which is served without the API description; logins are throttled."""
 
-    def __init__(self, app: Any, throttle: LoginThrottle | None = None) -> None:
+    def __init__(self, app: Any, throttle: GuessThrottle | None = None) -> None:
         self.app = app
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle or GuessThrottle()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in LOGIN_PATHS and scope["method"] == "POST":
@@ -138,7 +119,7 @@ class LoginRequired:
             await _send_json(send, 401, {"detail": {"error": "Not authenticated"}})
 
     async def _login(self, scope: dict, receive: Any, send: Any) -> None:
-        """Gradio's login route, refused with 429 while its user name or client address cools off."""
+        """Gradio's login route, refused with 429 while its user from this address, or this address, cools off."""
         from starlette.requests import Request
 
         body = await _read_body(receive)
@@ -146,9 +127,9 @@ class LoginRequired:
             user = str((await Request(scope, _replay(body)).form()).get("username") or "").strip()
         except Exception:  # an unparsable form: Gradio answers it; only the address is counted
             user = ""
-        client = (scope.get("client") or ("unknown", 0))[0]
-        keys = [f"client:{client}"] + ([f"user:{user.casefold()}"] if user else [])
-        wait = self.throttle.retry_after(keys)
+        address = (scope.get("client") or (ANONYMOUS, 0))[0]  # as decided by RealClient
+        name = user or None
+        wait = self.throttle.retry_after(address, name)
         if wait:
             await _send_json(send, 429, {"detail": f"Too many failed logins. Try again in {wait} seconds."},
                              [(b"retry-after", str(wait).encode())])
@@ -161,10 +142,10 @@ class LoginRequired:
             await send(message)
 
         await self.app(scope, _replay(body), watched)
-        if status and status[0] == 200:
-            self.throttle.succeeded(keys)
+        if status and status[0] == 200 and name:
+            self.throttle.succeeded(address, name)
         elif status and 400 <= status[0] < 500:
-            self.throttle.failed(keys)
+            self.throttle.failed(address, name)
 
 
 async def _read_body(receive: Any) -> bytes:

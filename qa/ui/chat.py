@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from qa.assistant import Assistant
 from qa.followup import Turn
+from qa.timeframe import today
 from qa.types import Answer, SearchFilters
 from qa.ui import render
 from qa.ui.startup import Startup
@@ -79,7 +80,7 @@ def friendly_error(error: BaseException) -> str:
 
 def parse_as_of(value: str | None) -> str:
     """The question's date from the form: a ``YYYY-MM-DD`` value, or today when blank; ValueError if bad."""
-    return parse_date(value, "As of") or dt.date.today().isoformat()
+    return parse_date(value, "As of") or today()
 
 
 def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import itertools
 import json
 import os
 import re
@@ -15,7 +17,7 @@ import secrets
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,27 @@ class UploadTooLarge(UploadError):
     """The upload is over the size limit."""
 
 
+@dataclass(frozen=True)
+class Stored:
+    """Where one accepted upload went: ``outcome`` is ``new`` (stored under its own name), ``beside`` (another
+    file already had that name: stored under a numbered one), ``replaced`` (the user asked to replace the
+    stored file of that name) or ``unchanged`` (the same content is already stored; nothing written)."""
+
+    shown: str
+    name: str
+    outcome: str
+
+    def describe(self) -> str:
+        """One line for the upload's report."""
+        if self.outcome == "beside":
+            return f"{self.shown}: a different file has that name; this one was added beside it as {self.name}"
+        if self.outcome == "replaced":
+            return f"{self.shown}: replaced the stored {self.name}"
+        if self.outcome == "unchanged":
+            return f"{self.shown}: unchanged, the same file is already stored as {self.name}"
+        return f"{self.shown}: stored as {self.name}"
+
+
 @dataclass
 class Accepted:
     """Files written to the uploads folder, and the ones refused with a reason (shown by display name)."""
@@ -45,6 +68,7 @@ class Accepted:
     paths: list[Path] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     oversize: int = 0  # how many of the rejected were over the size limit
+    stored: list[Stored] = field(default_factory=list)  # one per accepted file, in the order given
 
 
 def upload_dir(data_dir: Path) -> Path:
@@ -52,6 +76,49 @@ def upload_dir(data_dir: Path) -> Path:
     folder = Path(data_dir) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+TEMP_FOLDER = "tmp"  # under the data dir: temporary upload copies, one folder per server process
+_SERVER_PREFIX = "server-"
+
+
+def temp_dir(data_dir: Path) -> Path:
+    """This process's folder for temporary upload copies, ``<data_dir>/tmp/server-<pid>``, created when missing;
+    what a killed server left there is deleted by :func:`clean_temp` at the next start."""
+    folder = Path(data_dir) / TEMP_FOLDER / f"{_SERVER_PREFIX}{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def clean_temp(data_dir: Path) -> list[Path]:
+    """Deletes the temporary upload folders of server processes that are no longer running (a server that
+    was killed never cleaned its own), and anything else lying there; returns what was deleted. Another running
+    server's folder is left alone; this process's own is deleted too (call this at start, before anything is
+    put there: a process id can be reused, e.g. by a container's server, always process 1)."""
+    root = Path(data_dir) / TEMP_FOLDER
+    if not root.is_dir():
+        return []
+    removed = []
+    for folder in sorted(root.iterdir()):
+        pid = folder.name.removeprefix(_SERVER_PREFIX)
+        if folder.name.startswith(_SERVER_PREFIX) and pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+            continue
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.unlink(missing_ok=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _basename(name: str) -> str:
@@ -80,62 +147,133 @@ def safe_filename(name: str, default_stem: str = "upload") -> str:
     return f"{stem or default_stem}{suffix}"
 
 
-def save_uploads(files: list[str | Path], folder: Path, max_mb: float, max_files: int) -> Accepted:
-    """Copies uploaded temp files into ``folder`` under sanitized names, enforcing type, size and count."""
-    files = [f for f in files if f]
-    if not files:
+def control_characters(name: str) -> bool:
+    """True when a client-supplied file name holds control characters (a NUL, a newline, an escape...)."""
+    return any(unicodedata.category(ch) == "Cc" for ch in str(name))
+
+
+def save_uploads(files: Sequence[str | Path], folder: Path, max_mb: float, max_files: int,
+                 names: Sequence[str] | None = None, replace: bool = False) -> Accepted:
+    """Copies uploaded temp files into ``folder`` under sanitized names, enforcing type, size and count.
+
+    ``names`` are the names the client gave (default: the files' own names). A file whose name is taken by a
+    different stored file is added beside it under a numbered name, or replaces it when ``replace`` is asked;
+    the same content as the stored file is left as it is. Each outcome is in :attr:`Accepted.stored`.
+    """
+    given = [(Path(f), str(n)) for f, n in zip(files, files if names is None else names) if f]
+    if not given:
         raise UploadError("Choose one or more files to upload first.")
-    if len(files) > max_files:
-        raise UploadError(f"Too many files: {len(files)} were given, at most {max_files} are accepted per upload.")
+    if len(given) > max_files:
+        raise UploadError(f"Too many files: {len(given)} were given, at most {max_files} are accepted per upload.")
     limit = int(max_mb * 1024 * 1024)
     accepted = Accepted()
     folder = folder.resolve()
-    for source in files:
-        source = Path(source)
-        shown = display_name(source.name)
-        name = safe_filename(source.name)
-        suffix = os.path.splitext(name)[1]
-        if suffix not in SUPPORTED_SUFFIXES:
-            accepted.rejected.append((shown, f"unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})"))
+    for source, client_name in given:
+        shown = display_name(client_name)
+        refusal = _refusal(source, client_name, max_mb, limit)
+        if refusal is not None:
+            reason, oversize = refusal
+            accepted.oversize += oversize
+            accepted.rejected.append((shown, reason))
             continue
         try:
-            size = source.stat().st_size
-        except OSError:
-            accepted.rejected.append((shown, "the upload could not be read"))
-            continue
-        if size > limit:
-            accepted.oversize += 1
-            accepted.rejected.append((shown, f"{size / 1048576:.1f} MB is over the {max_mb:g} MB upload limit"))
-            continue
-        # A later upload under the same name is a new version of that article (it replaces it); two
-        # files of one upload that clean up to the same name are both kept.
-        target = folder / name
-        stem, number = os.path.splitext(name)[0], 2
-        while target in accepted.paths:
-            target, number = folder / f"{stem}-{number}{suffix}", number + 1
-        if target.parent != folder:  # cannot happen with a sanitized basename; belt and braces
-            accepted.rejected.append((shown, "invalid file name"))
-            continue
-        try:
-            _copy_in(source, target)
+            stored = _store(source, folder, safe_filename(client_name), replace, accepted.paths)
         except OSError as error:
             accepted.rejected.append((shown, f"could not be saved ({error.strerror or 'I/O error'})"))
             continue
-        accepted.paths.append(target)
+        accepted.stored.append(Stored(shown, stored.name, stored.outcome))
+        if stored.path not in accepted.paths:
+            accepted.paths.append(stored.path)
     return accepted
 
 
-def _copy_in(source: Path, target: Path) -> None:
-    """Copies ``source`` to ``target`` through a hidden temp file and a rename: a reader never sees half a
-    file, and a symlink planted at ``target`` is replaced, never written through."""
+def _refusal(source: Path, client_name: str, max_mb: float, limit: int) -> tuple[str, bool] | None:
+    """Why an upload is refused before it is stored, and whether for its size; None when it is not."""
+    if control_characters(client_name):
+        return "the file name contains control characters; rename the file and upload it again", False
+    suffix = os.path.splitext(safe_filename(client_name))[1]
+    if suffix not in SUPPORTED_SUFFIXES:
+        return f"unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})", False
+    try:
+        size = source.stat().st_size
+    except OSError:
+        return "the upload could not be read", False
+    if size > limit:
+        return f"{size / 1048576:.1f} MB is over the {max_mb:g} MB upload limit", True
+    return None
+
+
+@dataclass(frozen=True)
+class _Placed:
+    path: Path
+    outcome: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _store(source: Path, folder: Path, name: str, replace: bool, this_upload: Sequence[Path]) -> _Placed:
+    """Puts ``source`` into ``folder`` as ``name``, beside a different file of that name (numbered), in its
+    place when ``replace`` (never a file of this same upload), or nowhere when the same content is stored."""
+    stem, suffix = os.path.splitext(name)
+    target = folder / name
+    for candidate in _numbered(folder, stem, suffix):
+        if not os.path.lexists(candidate):
+            break
+        if _same_content(source, candidate):
+            return _Placed(candidate, "unchanged")
+    if replace and target.is_file() and not target.is_symlink() and target not in this_upload:
+        _copy_in(source, target, replace=True)
+        return _Placed(target, "replaced")
+    for candidate in _numbered(folder, stem, suffix):
+        try:
+            _copy_in(source, candidate, replace=False)
+        except FileExistsError:  # taken meanwhile (or before): the next number
+            continue
+        return _Placed(candidate, "new" if candidate == target else "beside")
+    raise AssertionError("unreachable: the numbered names never run out")
+
+
+def _numbered(folder: Path, stem: str, suffix: str) -> Iterator[Path]:
+    """``stem.suffix``, then ``stem-2.suffix``, ``stem-3.suffix``…"""
+    yield folder / f"{stem}{suffix}"
+    for number in itertools.count(2):
+        yield folder / f"{stem}-{number}{suffix}"
+
+
+def _same_content(source: Path, stored: Path) -> bool:
+    """True when ``stored`` is a regular file (never followed through a link) with the bytes of ``source``."""
+    try:
+        if stored.is_symlink() or not stored.is_file() or stored.stat().st_size != source.stat().st_size:
+            return False
+        return _digest(source) == _digest(stored)
+    except OSError:
+        return False
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy_in(source: Path, target: Path, replace: bool) -> None:
+    """Copies ``source`` to ``target`` through a hidden temp file: renamed over ``target`` when ``replace``
+    (a symlink planted there is replaced, never written through), else linked to it, which fails with
+    FileExistsError when the name is taken. A reader never sees half a file."""
     handle, temp = tempfile.mkstemp(prefix=_INCOMING, dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out, open(source, "rb") as data:
             shutil.copyfileobj(data, out)
-        os.replace(temp, target)
-    except BaseException:
+        if replace:
+            os.replace(temp, target)
+        else:
+            os.link(temp, target)
+    finally:
         Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def discard_cached(paths: list[str | Path], cache_dir: str | Path) -> None:

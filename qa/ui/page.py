@@ -47,6 +47,7 @@ class Components:
     export_button: gr.Button
     exports: gr.File
     files: gr.File
+    replace: gr.Checkbox
     add_files_button: gr.Button
     add_text_button: gr.Button
     remove_button: gr.Button
@@ -128,11 +129,15 @@ class Page:
         page.write_text(conversation_html(turns, "News Q&A", subtitle), encoding="utf-8")
         return {self.ui.exports: gr.File(value=[str(markdown), str(page)], visible=True)}
 
-    def add_files(self, files: list[str] | None, progress=gr.Progress()) -> Updates:  # noqa: B008 (gradio's idiom)
-        """Saves and ingests uploaded files; reports what happened to each."""
+    def add_files(self, files: list[str] | None, replace: bool = False,
+                  progress=gr.Progress()) -> Updates:  # noqa: B008 (gradio's idiom)
+        """Saves and ingests uploaded files (a file under a stored name is added beside it unless ``replace``);
+        reports what happened to each."""
         try:
-            added = self.library.add_files(files or [], _progress(progress), gradio_upload_folder())
-            message = render.ingest_report(added.report, added.rejected, shorten_paths(self.library.uploads))
+            added = self.library.add_files(files or [], _progress(progress), gradio_upload_folder(),
+                                           replace=bool(replace))
+            notes = render.notice("; ".join(added.notes), "info") if added.notes else ""
+            message = notes + render.ingest_report(added.report, added.rejected, shorten_paths(self.library.uploads))
             cleared = None
         except UploadError as error:
             message, cleared = render.notice(str(error), "error"), gr.skip()

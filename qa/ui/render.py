@@ -101,7 +101,7 @@ def answer_message(answer: Answer, turn: int) -> str:
     if answer.citations:  # not shown; the copy button copies it with the answer (see cite.js)
         parts.append('<div class="qa-copy-only"><div></div><div>Sources:</div>' + "".join(
             f"<div>[{c.n}] {esc(c.title)} ({esc(', '.join(x for x in (c.source, c.date) if x))})"
-            + (f" {esc(c.url)}" if safe_url(c.url) else "") + "</div>" for c in answer.citations) + "</div>")
+            + (f" {esc(url)}" if (url := safe_url(c.url)) else "") + "</div>" for c in answer.citations) + "</div>")
     parts.append("</div>")
     return "".join(parts)
 

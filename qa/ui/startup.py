@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from qa.assistant import Assistant
 from qa.ingest import Ingestor, IngestProgress, IngestReport
-from qa.ui.files import unindexed
+from qa.ui.files import clean_temp, temp_dir, unindexed
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,17 @@ def build_demo_index(assistant: Assistant, seeds: Path, startup: Startup) -> Ing
     print(f"demo index: {report.summary()}", file=sys.stderr)
     startup.done(report.summary())
     return report
+
+
+def prepare_temp(data_dir: Path) -> Path:
+    """Deletes the temporary upload copies a killed server left under ``data_dir``, then makes this process's
+    temp folder there the web framework's upload cache too (``GRADIO_TEMP_DIR``, read when the page is built),
+    so that no upload is ever copied outside the data dir. Returns that folder."""
+    for leftover in clean_temp(data_dir):
+        log.warning("deleted the temporary uploads a stopped server left in %s", leftover)
+    folder = temp_dir(data_dir)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder / "gradio")
+    return folder
 
 
 def resume_uploads(assistant: Assistant, folder: Path) -> IngestReport | None:

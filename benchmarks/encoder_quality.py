@@ -1,0 +1,73 @@
+"""How close each embedding backend's vectors are to the fp32 PyTorch ones, on news chunks.
+
+    python benchmarks/encoder_quality.py                      # the shared newsdev corpus
+    python benchmarks/encoder_quality.py --corpus my.jsonl
+
+Every chunk of the corpus (as `qa ingest` cuts it, title in front) is embedded by each backend. Reported:
+the cosine of each vector to its PyTorch fp32 twin (mean and worst), and recall@10 of neighbours: the
+share of each chunk's 10 nearest chunks under PyTorch that the backend's vectors find among their own 10
+nearest (the issue's target for INT8: >= 0.98). Writes benchmarks/results/encoder_quality.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWSDEV = Path("/work/shared/eval/data/newsdev/corpus.jsonl")
+NEIGHBOURS = 10
+
+
+def chunk_texts(corpus: Path) -> list[str]:
+    """The texts `qa ingest` embeds for ``corpus``, with the default chunk settings."""
+    from qa.articles import read_file
+    from qa.chunking import Chunker, embedding_text
+    from qa.config import Config
+
+    config = Config.load(env={})
+    chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)
+    return [embedding_text(a.title, c) for a in read_file(corpus).articles for c in chunker.chunk(a)]
+
+
+def neighbour_recall(reference: np.ndarray, vectors: np.ndarray, k: int = NEIGHBOURS) -> float:
+    """Mean share of each row's ``k`` nearest other rows under ``reference`` found under ``vectors``."""
+    _, truth = faiss.knn(reference, reference, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
+    _, found = faiss.knn(vectors, vectors, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
+    shares = [len((set(t) - {row}) & (set(f) - {row})) / k for row, (t, f) in enumerate(zip(truth, found))]
+    return float(np.mean(shares))
+
+
+def main() -> None:
+    """Embeds the corpus with every backend and writes the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=NEWSDEV)
+    args = parser.parse_args()
+
+    from embeddings import BACKENDS, Encoder
+    from qa.config import DEFAULT_EMBEDDING_MODEL
+
+    texts = chunk_texts(args.corpus)
+    vectors = {backend: Encoder(DEFAULT_EMBEDDING_MODEL, backend=backend).encode(texts) for backend in BACKENDS}
+    reference = vectors["torch"]
+    lines = [f"# encoder quality — {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
+             f"corpus: {args.corpus.name}, {len(texts)} chunks; reference: torch fp32 (sentence-transformers)",
+             f"{'backend':<10} {'cosine mean':>12} {'cosine min':>11} {'recall@10':>10}"]
+    for backend, got in vectors.items():
+        cosines = (got * reference).sum(axis=1)
+        lines.append(f"{backend:<10} {cosines.mean():>12.4f} {cosines.min():>11.4f} "
+                     f"{neighbour_recall(reference, got):>10.4f}")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = ROOT / "benchmarks" / "results" / "encoder_quality.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Makes the ONNX files that :mod:`embeddings.onnx_cache` caches: export, graph fusion, INT8 quantisation.
+
+Imported only when a file must be made (it imports torch and the exporter).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from embeddings.onnx_cache import ExportError
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Texts the export is checked on, of two lengths (so the traced graph keeps its padding mask): ONNX
+# Runtime's vectors must match PyTorch's on them.
+PROBES = ("Tea.", "The city opened a new cable-stayed bridge over the Wend river on Monday; it cost 240 "
+          "million euros and took four years to build, and cyclists get a separate lane on the upper deck.")
+PROBE_TOLERANCE = 1e-4  # largest difference allowed in any vector component, fp32 ONNX vs PyTorch
+# The INT8 recipe (benchmarks/encoder_quality.py measured the alternatives on news text): dynamic quantisation,
+# weights per output channel with 7 bits (``reduce_range``: on CPUs without VNNI, u8 x s8 products summed
+# in 16 bits saturate with full 8-bit weights), activations per run. Only the dense layers and attention are
+# quantised: the word-embedding table is a lookup, INT8 would only make the file smaller and the vectors worse.
+QUANTISED_OPS = ["MatMul", "Attention"]
+
+
+class HiddenStates(torch.nn.Module):
+    """The Hugging Face transformer as tracing wants it: three tensors in, the token embeddings out."""
+
+    def __init__(self, transformer: torch.nn.Module) -> None:
+        super().__init__()
+        self.transformer = transformer
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor) -> torch.Tensor:
+        """Token embeddings of the last layer, ``(batch, tokens, hidden)``."""
+        return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).last_hidden_state
+
+
+def export_fp32(model_path: Path, target: Path) -> None:
+    """Exports the transformer of the sentence-transformers model in ``model_path`` to ``target``, fuses
+    its graph for ONNX Runtime (attention, GELU, layer norms) and checks it against PyTorch on :data:`PROBES`."""
+    from onnxruntime.transformers.optimizer import optimize_model
+    from sentence_transformers import SentenceTransformer
+
+    from embeddings.onnx_encoder import OnnxSession
+
+    # Eager attention traces to plain MatMul/Softmax, which the optimiser fuses into one Attention op
+    # (PyTorch's SDPA traces to a pattern it does not recognise).
+    model = SentenceTransformer(str(model_path), device="cpu", model_kwargs={"attn_implementation": "eager"})
+    transformer = model[0].auto_model.eval()
+    probes = model.tokenize(list(PROBES))
+    raw = target.with_name(target.name + ".raw")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # The tracer warns about every Python branch on a tensor; the probe check below is what counts.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(HiddenStates(transformer), tuple(probes[name] for name in INPUTS), str(raw),
+                              input_names=list(INPUTS), output_names=["token_embeddings"],
+                              dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_embeddings")},
+                              opset_version=OPSET, dynamo=False)
+        config = transformer.config
+        optimised = optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
+                                   hidden_size=config.hidden_size, opt_level=1)
+        log.info("fused operators: %s", {k: v for k, v in optimised.get_fused_operator_statistics().items() if v})
+        optimised.save_model_to_file(str(target))
+    except Exception as error:  # the exporter and the optimiser raise many kinds; each means the same here
+        raise ExportError(f"cannot export {model_path} to ONNX: {error}") from error
+    finally:
+        raw.unlink(missing_ok=True)
+    expected = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    got = OnnxSession(target, model_path, workers=1).encode(list(PROBES))
+    if not np.allclose(got, expected, atol=PROBE_TOLERANCE):
+        raise ExportError(f"the ONNX export of {model_path} does not reproduce its PyTorch vectors "
+                          f"(largest difference {np.abs(got - expected).max():.2e})")
+
+
+def quantise_int8(fp32: Path, target: Path) -> None:
+    """Dynamic INT8 quantisation of ``fp32`` into ``target`` (see :data:`QUANTISED_OPS`)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The fused contrib ops (Attention, SkipLayerNormalization) defeat ONNX shape inference; what they
+    # output is float.
+    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                     op_types_to_quantize=QUANTISED_OPS, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
