@@ -27,6 +27,9 @@ import gradio as gr
 from qa.assistant import Assistant
 from qa.collection import Stats
 from qa.config import Config
+from qa.sources.feed_store import FeedStore
+from qa.sources.panel import build_web_panel, header_freshness, wire_web_panel
+from qa.sources.poller import BackgroundPoller
 from qa.store import StoredArticle
 from qa.ui import asset, render
 from qa.ui.api import api_app
@@ -102,6 +105,8 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
                                  **library)
         ui.remove_button.click(page.remove_article, ui.remove_choice, [ui.report, *ui.library],
                                api_name="remove_article", **library)
+        if ui.web is not None:
+            wire_web_panel(ui.web, assistant, config, ui.report, ui.library, page.library_view)
         demo.load(page.library_view, None, ui.library, api_name="refresh")
         if not startup.ready:
             timer = gr.Timer(1.0)
@@ -117,7 +122,8 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
 def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredArticle]) -> Components:
     """The page's components, laid out: Ask (chat, tools, filters, sources) and Add articles."""
     examples = example_questions()
-    header = gr.HTML(render.header(stats, config), elem_id="qa-header-box")
+    header = gr.HTML(render.header(stats, config, header_freshness(config, stats.last_date)),
+                     elem_id="qa-header-box")
     banner = gr.HTML(render.building_banner(startup.message()), visible=not startup.ready, elem_id="qa-banner")
     turns = gr.State([])
     with gr.Tabs(elem_id="qa-tabs"):
@@ -170,6 +176,7 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
                     paste_text = gr.Textbox(label="Article text", lines=6, max_lines=16,
                                             placeholder="Paste the article body here")
                     add_text_button = gr.Button("Add pasted article", variant="primary")
+            web = build_web_panel(config)
             report = gr.HTML("", elem_id="qa-report")
             with gr.Row(equal_height=False, elem_id="qa-remove-row"):
                 remove_choice = gr.Dropdown(choices=render.remove_choices(stored), value=None,
@@ -183,7 +190,7 @@ def _layout(config: Config, startup: Startup, stats: Stats, stored: list[StoredA
         new_chat_button=new_chat_button, export_button=export_button, exports=exports, files=files,
         replace=replace, add_files_button=add_files_button, add_text_button=add_text_button,
         remove_button=remove_button, paste_title=paste_title, paste_text=paste_text, report=report,
-        remove_choice=remove_choice, articles=articles)
+        remove_choice=remove_choice, articles=articles, web=web)
 
 
 def _example_text(event: gr.SelectData) -> str:
@@ -258,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
             log.exception("building the demo index failed")
             startup.done(f"building the demo index failed: {error}")
     resume_uploads(assistant, upload_dir(config.data_dir))
+    if config.poll_check_s > 0:  # followed feeds are polled while questions are answered
+        BackgroundPoller(assistant.collection, FeedStore(config.data_dir)).start()
     web.demo.block_thread()
 
 

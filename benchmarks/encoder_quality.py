@@ -6,21 +6,28 @@
 Every chunk of the corpus (as `qa ingest` cuts it, title in front) is embedded by each backend. Reported:
 the cosine of each vector to its PyTorch fp32 twin (mean and worst), and recall@10 of neighbours: the
 share of each chunk's 10 nearest chunks under PyTorch that the backend's vectors find among their own 10
-nearest (the issue's target for INT8: >= 0.98). Writes benchmarks/results/encoder_quality.txt.
+nearest (the issue's target for INT8: >= 0.98); and the median time to embed one question (the
+newsdev questions, one at a time, as `qa ask` does). Writes benchmarks/results/encoder_quality.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
 
+if TYPE_CHECKING:
+    from embeddings import Encoder
+
 ROOT = Path(__file__).resolve().parents[1]
-NEWSDEV = Path("/work/shared/eval/data/newsdev/corpus.jsonl")
+NEWSDEV = ROOT.parent / "shared" / "eval" / "data" / "newsdev" / "corpus.jsonl"
 NEIGHBOURS = 10
 
 
@@ -43,25 +50,39 @@ def neighbour_recall(reference: np.ndarray, vectors: np.ndarray, k: int = NEIGHB
     return float(np.mean(shares))
 
 
+def query_p50_ms(encoder: Encoder, questions: list[str]) -> float:
+    """Median milliseconds to embed one question (after one warm-up)."""
+    encoder.encode_query("warm up")
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        encoder.encode_query(question)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times))
+
+
 def main() -> None:
     """Embeds the corpus with every backend and writes the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=NEWSDEV)
+    parser.add_argument("--questions", type=Path, default=NEWSDEV.with_name("questions.jsonl"))
     args = parser.parse_args()
 
     from embeddings import BACKENDS, Encoder
     from qa.config import DEFAULT_EMBEDDING_MODEL
 
     texts = chunk_texts(args.corpus)
-    vectors = {backend: Encoder(DEFAULT_EMBEDDING_MODEL, backend=backend).encode(texts) for backend in BACKENDS}
+    questions = [json.loads(line)["question"] for line in args.questions.read_text().splitlines() if line.strip()]
+    encoders = {backend: Encoder(DEFAULT_EMBEDDING_MODEL, backend=backend) for backend in BACKENDS}
+    vectors = {backend: encoder.encode(texts) for backend, encoder in encoders.items()}
     reference = vectors["torch"]
     lines = [f"# encoder quality — {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
              f"corpus: {args.corpus.name}, {len(texts)} chunks; reference: torch fp32 (sentence-transformers)",
-             f"{'backend':<10} {'cosine mean':>12} {'cosine min':>11} {'recall@10':>10}"]
+             f"{'backend':<10} {'cosine mean':>12} {'cosine min':>11} {'recall@10':>10} {'query p50':>10}"]
     for backend, got in vectors.items():
         cosines = (got * reference).sum(axis=1)
         lines.append(f"{backend:<10} {cosines.mean():>12.4f} {cosines.min():>11.4f} "
-                     f"{neighbour_recall(reference, got):>10.4f}")
+                     f"{neighbour_recall(reference, got):>10.4f} {query_p50_ms(encoders[backend], questions):>7.1f} ms")
     text = "\n".join(lines) + "\n"
     print(text)
     out = ROOT / "benchmarks" / "results" / "encoder_quality.txt"

@@ -56,7 +56,7 @@ class OnnxSession:
         self._session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=_max_tokens(model_path))
+        self._tokenizer.enable_truncation(max_length=max_tokens(model_path))
         self._tokenizer.no_padding()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="encoder")
 
@@ -85,7 +85,7 @@ class OnnxSession:
         return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
-def _max_tokens(model_path: Path) -> int:
+def max_tokens(model_path: Path) -> int:
     """The model's ``max_seq_length`` (its sentence_bert_config.json), where texts are cut."""
     config = model_path / "sentence_bert_config.json"
     if config.is_file():

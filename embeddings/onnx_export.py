@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,8 @@ def export_fp32(model_path: Path, target: Path) -> None:
     # Eager attention traces to plain MatMul/Softmax, which the optimiser fuses into one Attention op
     # (PyTorch's SDPA traces to a pattern it does not recognise).
     model = SentenceTransformer(str(model_path), device="cpu", model_kwargs={"attn_implementation": "eager"})
-    transformer = model[0].auto_model.eval()
+    transformer: Any = model[0].auto_model  # a Hugging Face PreTrainedModel (typed loosely upstream)
+    transformer.eval()
     probes = model.tokenize(list(PROBES))
     raw = target.with_name(target.name + ".raw")
     try:

@@ -105,6 +105,8 @@ _HAS_MONEY = re.compile(rf"[$£€¥₹]|\b({_CURRENCY_WORDS}|"
 _HAS_DATE = re.compile(rf"\b({_MONTHS}|{_MONTH_ABBREVIATIONS}\.?)\s+\d{{1,2}}\b|\b\d{{1,2}}(st|nd|rd|th)?\s+"
                        rf"(of\s+)?({_MONTHS}|{_MONTH_ABBREVIATIONS})\b|\b({_WEEKDAYS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b"
                        r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(yesterday|today|tomorrow)\b", re.I)
+_MONTH_YEAR = re.compile(rf"\b({_MONTHS})\s+(1[5-9]\d\d|20\d\d)\b", re.I)
+_YEAR_AFTER = re.compile(r",?\s(1[5-9]\d\d|20\d\d)\b")
 _HAS_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\blast year\b|\bthis year\b", re.I)
 _HAS_TIME = re.compile(rf"\d|\b({_MONTHS}|{_WEEKDAYS}|yesterday|today|tomorrow|tonight|century|decade|ago|week|"
                        r"weekend|month|year|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|"
@@ -261,13 +263,38 @@ def _new_name(sentence: str, asked: set[str], kind: Expected, refused: set[NameK
               context: str = "") -> Span | None:
     """A quoted term or a proper name of the kind asked for that the question does not hold; full names
     before single words."""
+    found = _new_names(sentence, asked, kind, refused, context)
+    return max(found, key=lambda span: (span.sure, " " in sentence[span.start : span.end].strip()), default=None)
+
+
+def name_spans(question: str, sentence: str, kind: Expected, context: str = "") -> list[Span]:
+    """Every span of ``sentence`` that :func:`answer_span` could give for a name question ``question`` of
+    ``kind`` (a quoted term alone, when one fits), in reading order."""
+    refused = _NOT_ACCEPTED[kind] | ({NameKind.ORGANISATION} if _HUMAN.search(question) else set())
+    return _new_names(sentence, set(_WORD.findall(question.lower())), kind, refused, context)
+
+
+def time_span(sentence: str) -> Span | None:
+    """Where ``sentence`` states a time: a day ("5 November", "on Tuesday", "yesterday"), a month with its
+    year ("March 2015"), else a year ("in 2014"); None when it states none of these."""
+    for pattern in (_HAS_DATE, _MONTH_YEAR, _HAS_YEAR):
+        match = pattern.search(sentence)
+        if match is not None:
+            year = _YEAR_AFTER.match(sentence, match.end())  # "5 November, 2013": the day with its year
+            return Span(match.start(), year.end() if year is not None else match.end())
+    return None
+
+
+def _new_names(sentence: str, asked: set[str], kind: Expected, refused: set[NameKind],
+               context: str = "") -> list[Span]:
+    """The quoted term (alone) or the proper names of the kind asked for that the question does not hold."""
     for match in _QUOTED.finditer(sentence):
         words = _WORD.findall(match.group(1).lower())
         if not words or set(words) <= asked:
             continue
         # A quoted title answers "what is it called"; a person, a firm or a place is a name, not a quotation.
         if kind is Expected.NAME or (match.group(1)[:1].isupper() and len(words) <= 6):
-            return Span(match.start(1), match.end(1))
+            return [Span(match.start(1), match.end(1))]
     found = []
     for name in names(sentence, context):
         words = [w for w in _WORD.findall(name.text.lower()) if w not in _NOT_NAMES]
@@ -277,4 +304,4 @@ def _new_name(sentence: str, asked: set[str], kind: Expected, refused: set[NameK
                                                            or name.kind is NameKind.UNKNOWN):
             continue  # "Officials said…", "News of…": a capital at the start of a sentence is no name
         found.append(Span(name.start, name.end, kind is Expected.NAME or name.kind is not NameKind.UNKNOWN))
-    return max(found, key=lambda span: (span.sure, " " in sentence[span.start : span.end].strip()), default=None)
+    return found

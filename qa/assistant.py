@@ -12,7 +12,11 @@ from typing import Literal
 import numpy as np
 
 from embeddings import Reranker, load_reranker
-from qa.answers import ExtractiveAnswerer
+from qa.answer_type import expected
+from qa.answering import decisions
+from qa.answering.checks import Asked
+from qa.answering.trace import Trace
+from qa.answers import ExtractiveAnswerer, checks_named
 from qa.collection import Collection
 from qa.config import Config
 from qa.evidence import SentenceScorer
@@ -95,8 +99,9 @@ class Assistant:
                          sentence_budget=self.config.sentence_budget)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-            as_of: str | None = None, use_llm: bool | None = None) -> Answer:
-        """Answers ``question``; ``history`` makes follow-ups work, ``as_of`` is the question's date.
+            as_of: str | None = None, use_llm: bool | None = None, explain: bool = False) -> Answer:
+        """Answers ``question``; ``history`` makes follow-ups work, ``as_of`` is the question's date;
+        ``explain`` attaches the answer's trace (its candidates, their checks' verdicts and the decision).
 
         Only the latest ``config.history_turns`` of ``history`` are read, each cut to ``config.history_chars``
         (the answer's notes say so), so a long history never slows an answer or grows its search query.
@@ -104,21 +109,22 @@ class Assistant:
         ``use_llm`` None means "if one is configured"; the extractive answer is the fallback either way.
         """
         answer = None
-        for event in self.stream(question, history, filters, as_of, use_llm):
+        for event in self.stream(question, history, filters, as_of, use_llm, explain):
             if event.answer is not None:
                 answer = event.answer
         assert answer is not None
         return answer
 
     def stream(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None,
-               as_of: str | None = None, use_llm: bool | None = None) -> Iterator[Event]:
+               as_of: str | None = None, use_llm: bool | None = None, explain: bool = False) -> Iterator[Event]:
         """Like :meth:`ask`, yielding status lines and answer text as they become available."""
         started = time.perf_counter()
         bounded = bound_question(question)
         question = bounded.text
         if not question or not any(ch.isalnum() for ch in question):
             yield Event("answer", answer=Answer(question=question, text="Please ask a question in words.",
-                                                abstained=True))
+                                                abstained=True, decision=decisions.EMPTY_QUESTION,
+                                                trace=Trace(None, [], decisions.EMPTY_QUESTION) if explain else None))
             return
         context = bound_history(history, self.config.history_turns, self.config.history_chars)
         history = context.turns
@@ -146,10 +152,17 @@ class Assistant:
         elif use_llm and not self.config.llm_enabled:
             notes.append("No LLM is configured (QA_LLM_BASE_URL, QA_LLM_MODEL); answered extractively.")
         if answer is None:
-            answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences, self.config.answer_margin)
-            answer = answerer.answer(question, query, passages, retrieval.evidence, retrieval.window)
+            answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences, self.config.answer_margin,
+                                          checks_named(self.config.answer_checks_off))
+            answer = answerer.answer(question, query, passages, retrieval.evidence, retrieval.window, explain)
             for piece in _pieces(answer.text):
                 yield Event("delta", piece)
+        else:
+            answer.decision = decisions.by_llm(answer)
+            if explain:
+                asked = Asked(question, expected(question), retrieval.window)
+                answer.trace = decisions.trace(asked, retrieval.evidence, [], {}, set(), set(), answer.decision,
+                                               self.threshold)
         answer.notes = notes + answer.notes
         finished = time.perf_counter()
         answer.timings_ms = {**answer.timings_ms, "retrieve": (searched - started) * 1000,

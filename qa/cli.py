@@ -27,6 +27,7 @@ from qa.cli_options import (
     wait_option,
 )
 from qa.config import Config
+from qa.sources.commands import feeds, feeds_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,7 +84,7 @@ def _collection(ctx: CliState) -> Collection:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("targets", nargs=-1, required=True, metavar="PATHS_OR_URLS")
 @click.option("--prune", is_flag=True, help="Also remove articles whose files under PATHS are gone.")
 @click.option("--follow-symlinks", is_flag=True,
               help="Also follow symlinks that lead outside PATHS (by default they are skipped and listed).")
@@ -98,12 +99,23 @@ def _collection(ctx: CliState) -> Collection:
               help="Files per embedding call on Ray.")
 @wait_option
 @click.pass_obj
-def ingest(ctx: CliState, paths: tuple[Path, ...], prune: bool, follow_symlinks: bool, use_ray: bool,
+def ingest(ctx: CliState, targets: tuple[str, ...], prune: bool, follow_symlinks: bool, use_ray: bool,
            ray_address: str | None, ray_actors: int, ray_batch: int, wait: bool) -> None:
-    """Add or update articles from files and folders (.txt .md .html .json .jsonl .pdf)."""
+    """Add or update articles from files and folders (.txt .md .html .json .jsonl .pdf) and web links
+    (http:// or https://: the page is fetched and its article text extracted)."""
     from tqdm import tqdm
 
     from qa.ingest import Ingestor, IngestProgress
+    from qa.sources.links import is_url
+
+    urls = [t for t in targets if is_url(t)]
+    paths = tuple(Path(t) for t in targets if not is_url(t))
+    if urls:
+        from qa.sources.commands import ingest_urls
+
+        ingest_urls(ctx, urls, wait)
+        if not paths:
+            return
 
     for given in paths:
         if ":/" in str(given) and not given.exists():  # the old `--ray ray://head:10001 PATH` (a Path keeps one /)
@@ -210,9 +222,11 @@ def _shortened(text: str, limit: int = _PASSAGE_CHARS) -> str:
 @filter_options
 @as_of_option("today")
 @format_options("text", "md", "json")
+@click.option("--explain", is_flag=True, help="Also show why: the question's facts, the best candidate sentences "
+              "with their scores and each check's verdict, and the decision with its reason (JSON: \"trace\").")
 @click.pass_obj
 def ask(ctx: CliState, question: str, source: tuple[str, ...], since: str | None, until: str | None,
-        as_of: str | None, output_format: str | None, as_json: bool) -> None:
+        as_of: str | None, output_format: str | None, as_json: bool, explain: bool) -> None:
     """Answer QUESTION from the articles, with numbered citations."""
     from qa import export
     from qa.assistant import Assistant
@@ -220,7 +234,7 @@ def ask(ctx: CliState, question: str, source: tuple[str, ...], since: str | None
 
     chosen, wanted = chosen_format(output_format, as_json), filters(source, since, until)
     as_of = as_of or today()
-    answer = Assistant(ctx.config).ask(question, filters=wanted, as_of=as_of)
+    answer = Assistant(ctx.config).ask(question, filters=wanted, as_of=as_of, explain=explain)
     if chosen == "json":
         click.echo(json.dumps(export.answer_json(answer), ensure_ascii=False, indent=2))
     elif chosen == "md":
@@ -247,6 +261,7 @@ def stats(ctx: CliState) -> None:
     base, delta, dead = collection.layers
     click.echo(f"vectors:    {base} in the base file, {delta} added since, {dead} deleted since (`qa compact`)")
     click.echo(f"disk:       {data_dir_size(ctx.config.data_dir) / 1e6:.1f} MB")
+    click.echo(f"feeds:      {feeds_line(ctx.config)}")
     if hint := index_type_hint(s.index_type, s.chunks):
         click.echo(f"hint:       {hint}")
 
@@ -341,8 +356,11 @@ def check(ctx: CliState) -> None:
 @click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the corpus's index here, to reuse when it is evaluated again (by default a temporary "
                    "folder, removed afterwards). Never the data dir: an evaluation leaves the collection alone.")
+@click.option("--explain", is_flag=True, help="Write each answer's trace (candidates, verdicts, decision) into "
+              "its results line, as \"trace\".")
 @click.pass_obj
-def evaluate(ctx: CliState, corpus: Path, questions: Path, out: Path, split: str, index_dir: Path | None) -> None:
+def evaluate(ctx: CliState, corpus: Path, questions: Path, out: Path, split: str, index_dir: Path | None,
+             explain: bool) -> None:
     """Ingest CORPUS into an index of its own, ask every question, write results and print a summary."""
     from tqdm import tqdm
 
@@ -366,7 +384,7 @@ def evaluate(ctx: CliState, corpus: Path, questions: Path, out: Path, split: str
         rows = []
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", encoding="utf-8") as handle:
-            for question, answer, latency in tqdm(evaluation.run(assistant, asked), total=len(asked),
+            for question, answer, latency in tqdm(evaluation.run(assistant, asked, explain), total=len(asked),
                                                   desc="Asking", unit="q", disable=None, file=sys.stderr):
                 record = evaluation.result_record(question, answer, latency)
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -407,3 +425,6 @@ def rebuild(ctx: CliState, wait: bool, re_embed: bool) -> None:
     bar.close()
     how = f"embedded with {ctx.config.embedding_model}" if rebuilt.embedded else "re-indexed, vectors kept"
     click.echo(f"rebuilt: {rebuilt.chunks} chunks {how} ({ctx.config.index_type} index)")
+
+
+main.add_command(feeds)

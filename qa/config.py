@@ -41,6 +41,9 @@ class Config:
     abstain_threshold: float = -3.0  # cross-encoder logit; calibrated on the newsdev and quail_news dev halves
     answer_max_sentences: int = 3
     answer_margin: float = 1.0  # runners-up within this many logits of the best evidence join the answer
+    # Answering checks switched off, comma-separated, for an ablation (benchmarks/ablation.py): date_window, year,
+    # outcome, life_event, answer_kind, sure_name, off_point, leaning, supports. Empty: every check on.
+    answer_checks_off: str = ""
     llm_base_url: str = ""  # any OpenAI-compatible endpoint; empty = extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""
@@ -60,6 +63,19 @@ class Config:
     history_turns: int = 6  # a follow-up reads at most this many earlier exchanges (the latest ones)...
     history_chars: int = 2000  # ... each answer (and earlier search query) cut to this many characters
     ray_address: str = ""  # `qa ingest --ray` without an address: this Ray cluster, or a local one when empty
+    # Links and feeds (qa.sources): fetching is polite and refuses the server's own network by default
+    allow_private_urls: bool = False  # fetch hosts on private, loopback or link-local addresses (intranets, tests)
+    fetch_timeout_s: float = 15.0  # connect and read timeout of one request
+    fetch_max_mb: float = 10.0  # a page, feed or robots.txt longer than this is refused while it streams in
+    fetch_max_redirects: int = 5
+    fetch_host_interval_s: float = 1.0  # at most one request per this many seconds to one host
+    fetch_user_agent: str = "qa-articles/0.1 (news question answering; feed reader; +https://example.invalid/qa)"
+    feed_every_s: float = 900.0  # how often a feed is polled unless `qa feeds add --every` says otherwise
+    feed_min_every_s: float = 60.0  # the shortest polling interval a feed may ask for
+    feed_max_backoff_s: float = 86400.0  # a failing feed waits every*2^failures, at most this long
+    feed_max_items: int = 100  # the newest items of a feed looked at per poll
+    max_feeds: int = 500  # feeds one collection follows
+    poll_check_s: float = 60.0  # `python app.py` looks for due feeds this often (0 turns background polling off)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:

@@ -125,11 +125,15 @@ def result_record(question: Question, answer: Answer, latency_ms: float) -> dict
         "retrieved": [{"doc_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
                       for p in answer.retrieved],
         "latency_ms": round(latency_ms, 1),
+        **({"short_answer": answer.short_answer, "reason_code": answer.trace.decision.code,
+            "trace": answer.trace.as_json()} if answer.trace is not None else {}),
     }
 
 
-def run(assistant: Assistant, questions: list[Question]) -> Iterator[tuple[Question, Answer, float]]:
-    """Asks every question (follow-ups get their earlier turn as history); yields answers with latency."""
+def run(assistant: Assistant, questions: list[Question],
+        explain: bool = False) -> Iterator[tuple[Question, Answer, float]]:
+    """Asks every question (follow-ups get their earlier turn as history); yields answers with latency;
+    ``explain`` attaches each answer's trace."""
     answered: dict[str, tuple[Question, Answer]] = {}
     for question in questions:
         history = []
@@ -137,7 +141,7 @@ def run(assistant: Assistant, questions: list[Question]) -> Iterator[tuple[Quest
             previous_q, previous = answered[question.follows]
             history = [Turn(previous_q.question, previous.text, previous.search_query)]
         started = time.perf_counter()
-        answer = assistant.ask(question.question, history=history, as_of=question.date)
+        answer = assistant.ask(question.question, history=history, as_of=question.date, explain=explain)
         latency = (time.perf_counter() - started) * 1000
         answered[question.id] = (question, answer)
         yield question, answer, latency

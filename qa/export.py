@@ -49,18 +49,23 @@ def passage_json(passage: Passage) -> dict:
 def answer_json(answer: Answer) -> dict:
     """An answer as JSON, the one shape shared by the REST API and ``qa ask --json``."""
     return {
-        "question": answer.question, "answer": answer.text, "abstained": answer.abstained,
+        "question": answer.question, "answer": answer.text, "short_answer": answer.short_answer,
+        "abstained": answer.abstained,
         "citations": [citation_json(c) for c in answer.citations],
         "sources": [{"n": c.n, "title": c.title, "date": c.date, "source": c.source, "url": safe_url(c.url)}
                     for c in answer.citations],
         "related": [passage_json(p) for p in answer.related], "notes": answer.notes,
         "search_query": answer.search_query, "timings_ms": answer.timings_ms, "confidence": answer.confidence,
+        "reason_code": answer.decision.code if answer.decision else None,
+        "reason": answer.decision.reason if answer.decision else None,
+        "trace": answer.trace.as_json() if answer.trace is not None else None,
     }
 
 
 def answer_text(answer: Answer, width: int = 96) -> str:
     """An answer for a terminal: the text, notes, then the numbered sources with their quotes."""
-    lines = [answer.text, *(f"note: {note}" for note in answer.notes)]
+    short, rest = _short_and_rest(answer)
+    lines = [(f"**{short}**" if short else "") + rest, *(f"note: {note}" for note in answer.notes)]
     if answer.citations:
         lines += ["", "Sources:"]
     for c in answer.citations:
@@ -71,7 +76,16 @@ def answer_text(answer: Answer, width: int = 96) -> str:
     if answer.abstained and answer.related:
         lines += ["", "Related passages (not an answer):"]
         lines += [f"  - {p.title} ({p.date or 'undated'}): {textwrap.shorten(p.text, 140)}" for p in answer.related]
+    if answer.trace is not None:
+        lines += ["", *answer.trace.lines()]
+    elif answer.abstained and answer.decision is not None:
+        lines.append(f"why: {answer.decision.reason}")
     return "\n".join(lines)
+
+
+def _short_and_rest(answer: Answer) -> tuple[str, str]:
+    """The short answer that opens the answer as shown ("" when none), and the rest: " — " and the quotes."""
+    return (answer.short_answer, f" — {answer.text}") if answer.short_answer else ("", answer.text)
 
 
 # --- Markdown ---------------------------------------------------------------------------------------
@@ -122,10 +136,14 @@ def conversation_markdown(exchanges: Sequence[Exchange], title: str = "Questions
         if answer is None:
             lines += [f"*{md_escape(exchange.error or 'No answer.')}*", ""]
             continue
-        lines += [_md_answer(answer.text, {c.n for c in answer.citations}), ""]
+        cited = {c.n for c in answer.citations}
+        short, rest = _short_and_rest(answer)
+        lines += [(f"**{md_escape(short)}**" if short else "") + _md_answer(rest, cited), ""]
         lines += [f"*Note: {md_escape(note)}*" for note in answer.notes]
         if answer.notes:
             lines.append("")
+        if answer.trace is not None:
+            lines += ["```text", *(line.replace("`", "'") for line in answer.trace.lines()), "```", ""]
         if answer.citations:
             lines += ["**Sources**", ""]
             for citation in answer.citations:
@@ -185,7 +203,9 @@ def conversation_html(exchanges: Sequence[Exchange], title: str = "Questions and
             parts.append(f'<p class="error">{esc(exchange.error or "No answer.")}</p>')
         else:
             cited = {c.n for c in answer.citations}
-            parts.append(f'<p class="answer">{_html_answer(answer.text, turn, cited)}</p>')
+            short, rest = _short_and_rest(answer)
+            bold = f'<strong class="short-answer">{esc(short)}</strong>' if short else ""
+            parts.append(f'<p class="answer">{bold}{_html_answer(rest, turn, cited)}</p>')
             parts += [f'<p class="note">{esc(note)}</p>' for note in answer.notes]
             if answer.citations:
                 parts.append("<h3>Sources</h3><ol>" + "".join(_html_source(c, turn) for c in answer.citations)

@@ -35,12 +35,17 @@ _LOOKS_AHEAD = re.compile(r"\b(will|shall|is to|are to|(intends?|plans?|aims?|ho
                           r"due|scheduled|likely|poised|going) to)\b|\w'll\b", re.I)
 
 
+def asked_outcomes(question: str) -> set[str]:
+    """The kinds of settled outcome (choice, contest, verdict, vote) that ``question`` takes as settled."""
+    verbs = [word for match in _ASKS_OUTCOME.finditer(question) for word in match.groups() if word]
+    return {_ASKED_FORMS[verb.lower()] for verb in verbs}
+
+
 def outcome_unstated(question: str, text: str) -> bool:
     """True when ``question`` asks how something turned out (who was named, what they chose, who won) and
     ``text`` only looks ahead to it ("will", "intends to", "is expected to"), stating no such outcome
     ("… will retire after a tenure in which he won 13 titles" states no one named to succeed him)."""
-    verbs = [word for match in _ASKS_OUTCOME.finditer(question) for word in match.groups() if word]
-    asked = {_ASKED_FORMS[verb.lower()] for verb in verbs}
+    asked = asked_outcomes(question)
     if not asked or not _LOOKS_AHEAD.search(text):
         return False
     settled = frozenset().union(*(_SETTLED_FORMS[kind] for kind in asked))
@@ -59,6 +64,11 @@ _LIFE_EVENT_PATTERNS = {event: re.compile(rf"\b({words})\b", re.I) for event, wo
 def other_life_event(question: str, text: str) -> bool:
     """True when ``question`` asks about a birth, death, burial or marriage and ``text`` speaks of another
     of these but not of the one asked about."""
-    asked = {event for event, pattern in _LIFE_EVENT_PATTERNS.items() if pattern.search(question)}
-    told = {event for event, pattern in _LIFE_EVENT_PATTERNS.items() if pattern.search(text)}
+    asked = life_events(question)
+    told = life_events(text)
     return bool(asked and told and not asked & told)
+
+
+def life_events(text: str) -> set[str]:
+    """The life events (birth, death, burial, marriage) that ``text`` speaks of."""
+    return {event for event, pattern in _LIFE_EVENT_PATTERNS.items() if pattern.search(text)}

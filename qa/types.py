@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.answering.trace import Decision, Trace
 
 
 @dataclass(frozen=True)
@@ -125,3 +129,6 @@ class Answer:
     search_query: str = ""  # the query actually used (after follow-up rewriting)
     confidence: float | None = None  # the scorer's score of the best evidence that could answer (None: none could)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    short_answer: str | None = None  # what answers the question in a few words (a name, a number, a date), if any
+    decision: Decision | None = None  # answered or abstained, with a reason code and the reason in words
+    trace: Trace | None = None  # the facts, candidates and verdicts behind the answer; only when asked to explain

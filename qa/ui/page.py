@@ -17,6 +17,7 @@ from qa.assistant import Assistant
 from qa.config import Config
 from qa.export import conversation_html, conversation_markdown
 from qa.ingest import IngestProgress
+from qa.sources.panel import WebPanel, header_freshness
 from qa.ui import render
 from qa.ui.chat import ask_stream, parse_as_of, parse_filters, refuse, wait_for_index
 from qa.ui.files import UploadError, shorten_paths
@@ -56,6 +57,7 @@ class Components:
     report: gr.HTML
     remove_choice: gr.Dropdown
     articles: gr.HTML
+    web: WebPanel | None = None  # the link field and the Feeds panel (qa.sources.panel)
 
     @property
     def library(self) -> list[Any]:
@@ -81,7 +83,9 @@ class Page:
         """Header, article list, remove choices and source filter as the collection now is."""
         collection = self.assistant.collection
         stats, stored = collection.stats(), collection.store.articles()
-        return {self.ui.header: render.header(stats, self.config), self.ui.articles: render.articles_table(stored),
+        fresh = header_freshness(self.config, stats.last_date)
+        return {self.ui.header: render.header(stats, self.config, fresh),
+                self.ui.articles: render.articles_table(stored),
                 self.ui.remove_choice: gr.Dropdown(choices=render.remove_choices(stored), value=None),
                 self.ui.source_filter: gr.Dropdown(choices=stats.sources)}
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from qa.markup import esc, safe_url
 
 if TYPE_CHECKING:
+    from qa.answering.trace import Trace
     from qa.collection import Stats
     from qa.config import Config
     from qa.ingest import IngestReport
@@ -26,6 +27,7 @@ _CITE = re.compile(r"\[(\d{1,3})\]")
 _NEWLINES = re.compile(r"\s*\n\s*")
 CONTEXT_CHARS = 260  # passage text kept on each side of the highlighted quote
 RELATED_CHARS = 360
+WHY_CANDIDATES = 5  # candidates shown under "Why this answer?"
 REPORT_ITEMS = 60  # items listed per outcome in an ingest report
 ARTICLE_ROWS = 500  # rows shown in the article list
 
@@ -93,17 +95,48 @@ def answer_message(answer: Answer, turn: int) -> str:
     cited = [c.n for c in answer.citations]
     cls = f"qa-answer qa-t{turn}" + (" qa-abstained" if answer.abstained else "")
     parts = [f'<div class="{cls}" data-turn="{turn}">',
-             f'<div class="qa-answer-text">{cite_links(answer.text, turn, cited)}</div>']
+             f'<div class="qa-answer-text">{_short_answer_first(answer, turn, cited)}</div>']
     if answer.abstained and answer.related:
         parts.append('<div class="qa-hint">See “Related passages” beside the chat — they may help, '
                      'but they do not answer the question.</div>')
     parts.extend(f'<div class="qa-note">{esc(note)}</div>' for note in answer.notes)
+    if answer.abstained and answer.decision is not None:
+        parts.append(f'<div class="qa-reason">Why: {esc(answer.decision.reason)}</div>')
+    if answer.trace is not None:
+        parts.append(why_details(answer.trace))
     if answer.citations:  # not shown; the copy button copies it with the answer (see cite.js)
         parts.append('<div class="qa-copy-only"><div></div><div>Sources:</div>' + "".join(
             f"<div>[{c.n}] {esc(c.title)} ({esc(', '.join(x for x in (c.source, c.date) if x))})"
             + (f" {esc(url)}" if (url := safe_url(c.url)) else "") + "</div>" for c in answer.citations) + "</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _short_answer_first(answer: Answer, turn: int, cited: list[int]) -> str:
+    """The answer text, escaped, opened by the short answer (if any) in bold."""
+    text = cite_links(answer.text, turn, cited)
+    short = answer.short_answer
+    return f'<strong class="qa-short-answer">{esc(short)}</strong> — {text}' if short else text
+
+
+def why_details(trace: Trace, limit: int = WHY_CANDIDATES) -> str:
+    """"Why this answer?": a collapsed block with the decision, the question's facts and the best candidates,
+    each with its score and every check's verdict (article text escaped)."""
+    items = []
+    for candidate in trace.candidates[:limit]:
+        score = "—" if candidate.final_score is None else f"{candidate.final_score:.2f}"
+        mark = " · chosen" if candidate.chosen else " · also reported" if candidate.corroborates else ""
+        checks = "".join(f'<li class="qa-check qa-{esc(v.outcome)}">{esc(v.check)}: {esc(v.outcome)} '
+                         f'({esc(v.reason)})</li>' for v in candidate.checks)
+        items.append(f'<li><div class="qa-why-head">score {esc(score)} (model {candidate.model_score:.2f}){esc(mark)}'
+                     f' — {esc(candidate.title)} ({esc(candidate.date or "undated")})</div>'
+                     f'<div class="qa-why-text">“{_text(candidate.text)}”</div><ul>{checks}</ul></li>')
+    facts = trace.facts
+    asked = f'<div>Asks for: {esc(facts.kind)}</div>' if facts is not None else ""
+    summary = "Why this answer?" if trace.decision.answered else "Why no answer?"
+    return (f'<details class="qa-why"><summary>{summary}</summary>'
+            f'<div class="qa-why-decision">{esc(trace.decision.reason)} ({esc(trace.decision.code)})</div>{asked}'
+            + (f"<ol>{''.join(items)}</ol>" if items else "") + "</details>")
 
 
 def error_message(text: str) -> str:
@@ -236,8 +269,9 @@ def _model_chip(config: Config) -> str:
     return f"{config.embedding_model} · {short}"
 
 
-def header(stats: Stats, config: Config) -> str:
-    """The slim header: app name, collection size and date range, model in use."""
+def header(stats: Stats, config: Config, freshness: str = "") -> str:
+    """The slim header: app name, collection size and date range, model in use, and how current the
+    collection is (``freshness``: newest article, feeds and their last poll)."""
     dates = (f"{esc(stats.first_date)} – {esc(stats.last_date)}" if stats.first_date else "no dates")
     return ('<div class="qa-header"><div class="qa-brand"><span class="qa-logo" aria-hidden="true">❝</span>'
             '<div><div class="qa-name">News Q&amp;A</div>'
@@ -247,7 +281,8 @@ def header(stats: Stats, config: Config) -> str:
             f'<span class="qa-stat"><b>{stats.chunks:,}</b> chunks</span>'
             f'<span class="qa-stat">{dates}</span>'
             f'<span class="qa-stat qa-model" title="{esc(model_line(config))}">{esc(_model_chip(config))}</span>'
-            "</div></div>")
+            + (f'<span class="qa-stat qa-fresh" id="qa-freshness">{esc(freshness)}</span>' if freshness else "")
+            + "</div></div>")
 
 
 def building_banner(message: str) -> str:

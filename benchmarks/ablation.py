@@ -1,0 +1,115 @@
+"""What each answering check is worth: newsdev's dev and test halves with every check on, then with each one
+switched off (``Config.answer_checks_off``), and the short answers given with every check on.
+
+Retrieval does not depend on the checks, so each question is retrieved once (as ``Assistant.ask`` does: the
+question's date as the as-of date, ``max(top_k, 20)`` passages) and answered by the extractive answerer once
+per variant. Scores come from ``qa.evaluation.summarize``, the same as ``qa eval``'s.
+
+    python benchmarks/ablation.py [--set newsdev] [--index-dir DIR]
+
+Writes benchmarks/results/ablation.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa import evaluation  # noqa: E402
+from qa.answer_type import Expected, expected  # noqa: E402
+from qa.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
+from qa.config import Config  # noqa: E402
+from qa.followup import rewrite  # noqa: E402
+from qa.ingest import Ingestor  # noqa: E402
+from qa.types import Answer  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+# The kinds the short-answer target counts: who, when, where, how many (how much, how old, what share).
+SHORT_KINDS = {Expected.PERSON: "who", Expected.TIME: "when", Expected.DATE: "when", Expected.YEAR: "when",
+               Expected.PLACE: "where", Expected.NUMBER: "how many", Expected.AGE: "how many",
+               Expected.SHARE: "how many", Expected.MONEY: "how many"}
+
+Row = tuple[evaluation.Question, dict, list[set[str]], Answer]
+
+
+def answered_by_variant(assistant: Assistant, questions: list[evaluation.Question],
+                        stems: dict[str, str]) -> dict[str, list[Row]]:
+    """Each question retrieved once and answered with every check on ("all on") and with each one off."""
+    config = assistant.config
+    variants = {"all on": frozenset(), **{f"no {name}": frozenset({name}) for name in sorted(SWITCHABLE)}}
+    answerers = {name: ExtractiveAnswerer(assistant.threshold, config.answer_max_sentences, config.answer_margin,
+                                          off) for name, off in variants.items()}
+    rows: dict[str, list[Row]] = {name: [] for name in variants}
+    for question in questions:
+        query = rewrite(question.question, [])
+        retrieval = assistant.retriever.retrieve(query, k=max(config.top_k, 20), as_of=question.date)
+        for name, answerer in answerers.items():
+            answer = answerer.answer(question.question, query, retrieval.passages, retrieval.evidence,
+                                     retrieval.window)
+            rows[name].append((question, evaluation.result_record(question, answer, 0.0),
+                               evaluation.article_ranking(answer, stems), answer))
+    return rows
+
+
+def figures(rows: list[Row]) -> dict[str, float]:
+    """The figures of one variant on one half."""
+    summary = evaluation.summarize([(q, record, ranking) for q, record, ranking, _ in rows])
+    short = [(q, a) for q, _, _, a in rows if q.answerable and not a.abstained and expected(q.question) in SHORT_KINDS]
+    given = [(q, a) for q, a in short if a.short_answer]
+    gold = [q for q, a in given if evaluation.contains(a.short_answer or "", q.answers)]
+    return {"gold": summary.answer_contains_gold, "gold citation": summary.gold_citation,
+            "abstain answerable": summary.abstained_answerable,
+            "abstain unanswerable": summary.abstained_unanswerable,
+            "short given": len(given) / max(1, len(short)), "short has gold": len(gold) / max(1, len(given)),
+            "short n": len(short)}
+
+
+def table(rows: dict[str, list[Row]]) -> list[str]:
+    """A Markdown table: each variant's figures on the dev and test halves."""
+    lines = ["| variant | half | answer holds gold | gold citation | abstain answerable | abstain unanswerable "
+             "| short answer given (who/when/where/how many) | short answer holds gold |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, variant_rows in rows.items():
+        for half in ("dev", "test"):
+            f = figures([row for row in variant_rows if evaluation.in_split(row[0].id, half)])
+            lines.append(f"| {name} | {half} | {100 * f['gold']:.1f}% | {100 * f['gold citation']:.1f}% "
+                         f"| {100 * f['abstain answerable']:.1f}% | {100 * f['abstain unanswerable']:.1f}% "
+                         f"| {100 * f['short given']:.1f}% (of {f['short n']:.0f}) "
+                         f"| {100 * f['short has gold']:.1f}% |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", default="newsdev", help="a set under ../shared/eval/data (default newsdev)")
+    parser.add_argument("--index-dir", type=Path, help="keep (and reuse) the set's index here")
+    args = parser.parse_args()
+    folder = DATA / args.set
+    started = time.perf_counter()
+    with evaluation.own_index(Config.load(), args.index_dir) as config:
+        assistant = Assistant(config)
+        Ingestor(assistant.collection).ingest([folder / "corpus.jsonl"])
+        stems = {a.article.id: Path(a.article.source_path).stem for a in assistant.collection.store.articles()}
+        rows = answered_by_variant(assistant, evaluation.load_questions(folder / "questions.jsonl"), stems)
+        assistant.collection.close()
+    lines = [f"# Ablation of the answering checks on {args.set} ({platform.node()}, "
+             f"{time.perf_counter() - started:.0f} s)", "",
+             "Each row switches one check off (QA_ANSWER_CHECKS_OFF); settings were chosen on dev halves only.", "",
+             *table(rows)]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "ablation.txt"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()

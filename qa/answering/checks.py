@@ -1,0 +1,174 @@
+"""The checks a candidate sentence must pass to answer a question, one class each, each returning a Verdict.
+
+Each check wraps one rule of :mod:`qa.answer_type`, :mod:`qa.outcome` or :mod:`qa.timeframe` (the rules
+themselves are unchanged): :class:`DateWindowCheck` keeps evidence from the question's date window, and
+:data:`FITTING_CHECKS` decide, in order, whether a sentence gives the kind of answer asked for. The
+answerer runs them through :func:`assess`; a failed verdict rules the candidate out, with a reason code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from qa.answer_type import Expected, Span, answer_span, year_conflict
+from qa.answering.trace import QuestionFacts, Verdict
+from qa.evidence import Evidence
+from qa.outcome import asked_outcomes, life_events, other_life_event, outcome_unstated
+from qa.timeframe import DateWindow, days_named
+
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as the checks read it: its text, the kind of answer it expects, its date window."""
+
+    question: str
+    kind: Expected
+    window: DateWindow | None = None
+
+    def facts(self) -> QuestionFacts:
+        """What the rules read from the question, for a trace."""
+        window = self.window
+        return QuestionFacts(
+            kind=self.kind.value, asked_terms=tuple(dict.fromkeys(_WORD.findall(self.question.lower()))),
+            years=tuple(int(y) for y in _YEAR.findall(self.question)),
+            named_days=tuple(day.isoformat() for day in days_named(self.question)),
+            window=window.label if window else None, window_phrase=window.phrase if window else None,
+            events=tuple(sorted(life_events(self.question))), outcomes=tuple(sorted(asked_outcomes(self.question))))
+
+
+class Check(Protocol):
+    """One rule about one candidate."""
+
+    name: ClassVar[str]
+
+    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
+        """What the rule says of ``evidence`` as an answer to ``asked``."""
+        ...
+
+
+class DateWindowCheck:
+    """The question names its time ("this week"): an article of another date reports another event (last
+    year's earthquake, another season's final), so only the window's articles (and undated ones) may answer."""
+
+    name: ClassVar[str] = "date_window"
+
+    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
+        """Passed inside the window or undated, failed outside it, skipped when the question sets none."""
+        window, day = asked.window, evidence.passage.date
+        if window is None:
+            return Verdict(self.name, "skipped", "no_window")
+        if day is None:
+            return Verdict(self.name, "passed", "undated")
+        if window.contains(day):
+            return Verdict(self.name, "passed", "inside_window")
+        return Verdict(self.name, "failed", "outside_window")
+
+
+class YearCheck:
+    """An article cannot report a year that had not begun when it was written, nor a day after; text naming
+    only other years than the question's speaks of another year (:func:`qa.answer_type.year_conflict`)."""
+
+    name: ClassVar[str] = "year"
+
+    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
+        """Failed on a year or day the evidence cannot be about."""
+        if year_conflict(asked.question, evidence.text, evidence.passage.date):
+            return Verdict(self.name, "failed", "year_conflict")
+        return Verdict(self.name, "passed", "year_fits")
+
+
+class OutcomeCheck:
+    """A question that takes an outcome as settled is not answered by text that only looks ahead to it
+    (:func:`qa.outcome.outcome_unstated`)."""
+
+    name: ClassVar[str] = "outcome"
+
+    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
+        """Failed when the evidence only looks ahead to the outcome asked about."""
+        if outcome_unstated(asked.question, evidence.text):
+            return Verdict(self.name, "failed", "outcome_unstated")
+        return Verdict(self.name, "passed", "outcome_stated_or_not_asked")
+
+
+class LifeEventCheck:
+    """One event of a life (birth, death, burial, marriage) is not dated or placed by another
+    (:func:`qa.outcome.other_life_event`)."""
+
+    name: ClassVar[str] = "life_event"
+
+    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
+        """Failed when the evidence speaks of another life event than the one asked about."""
+        if other_life_event(asked.question, evidence.text):
+            return Verdict(self.name, "failed", "other_life_event")
+        return Verdict(self.name, "passed", "same_or_no_life_event")
+
+
+class AnswerKindCheck:
+    """The sentence must give the kind of answer asked for (a new name for "who", a number for "how many",
+    a date for "on what date") that the question does not already hold (:func:`qa.answer_type.answer_span`)."""
+
+    name: ClassVar[str] = "answer_kind"
+
+    def span(self, asked: Asked, evidence: Evidence) -> Span | None:
+        """Where in ``evidence.text`` the answer of the asked kind stands, or None."""
+        return answer_span(asked.question, evidence.text, asked.kind, evidence.passage.text)
+
+    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
+        """Passed with the span found (article offsets), failed when the evidence gives none."""
+        return self.verdict_of(self.span(asked, evidence), asked, evidence)
+
+    def verdict_of(self, span: Span | None, asked: Asked, evidence: Evidence) -> Verdict:
+        """The verdict for a span already found by :meth:`span`."""
+        if span is None:
+            return Verdict(self.name, "failed", f"no_{asked.kind.value}")
+        reason = "any_kind" if asked.kind is Expected.ANY else (f"{asked.kind.value}_found" if span.sure
+                                                                  else f"{asked.kind.value}_found_unsure")
+        return Verdict(self.name, "passed", reason, (evidence.start + span.start, evidence.start + span.end))
+
+
+ANSWER_KIND = AnswerKindCheck()
+# The vetoes checked before the answer's kind, in order: the first that fails rules the candidate out.
+VETOES: tuple[Check, ...] = (YearCheck(), OutcomeCheck(), LifeEventCheck())
+DATE_WINDOW = DateWindowCheck()
+CHECK_NAMES = frozenset({DATE_WINDOW.name, ANSWER_KIND.name, *(check.name for check in VETOES)})
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The verdicts of the fitting checks on one candidate, and the answer's span when all passed."""
+
+    verdicts: tuple[Verdict, ...]
+    span: Span | None  # in ``evidence.text``; None when a check failed
+
+
+def assess(asked: Asked, evidence: Evidence, every_check: bool = False,
+           off: frozenset[str] = frozenset()) -> Assessment:
+    """Runs the vetoes then the answer-kind check on ``evidence``. The first failure rules it out; the
+    checks after it are skipped, unless ``every_check`` (for a trace) runs them all for their verdicts.
+    The checks named in ``off`` are skipped (an ablation); with the answer-kind one off, any sentence fits."""
+    verdicts: list[Verdict] = []
+    ruled_out = False
+    for check in VETOES:
+        if check.name in off:
+            verdicts.append(Verdict(check.name, "skipped", "switched_off"))
+            continue
+        if ruled_out and not every_check:
+            verdicts.append(Verdict(check.name, "skipped", "earlier_check_failed"))
+            continue
+        verdict = check.verdict(asked, evidence)
+        verdicts.append(verdict)
+        ruled_out = ruled_out or verdict.failed
+    if ruled_out and not every_check:
+        verdicts.append(Verdict(ANSWER_KIND.name, "skipped", "earlier_check_failed"))
+        return Assessment(tuple(verdicts), None)
+    if ANSWER_KIND.name in off:
+        verdicts.append(Verdict(ANSWER_KIND.name, "skipped", "switched_off"))
+        return Assessment(tuple(verdicts), None if ruled_out else Span(0, len(evidence.text), sure=False))
+    span = ANSWER_KIND.span(asked, evidence)
+    verdicts.append(ANSWER_KIND.verdict_of(span, asked, evidence))
+    return Assessment(tuple(verdicts), None if ruled_out else span)
