@@ -106,7 +106,7 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
         ui.remove_button.click(page.remove_article, ui.remove_choice, [ui.report, *ui.library],
                                api_name="remove_article", **library)
         if ui.web is not None:
-            wire_web_panel(ui.web, assistant, config, ui.report, ui.library, page.library_view)
+            wire_web_panel(ui.web, assistant, config, ui.report, ui.header, ui.library, page.library_view)
         demo.load(page.library_view, None, ui.library, api_name="refresh")
         if not startup.ready:
             timer = gr.Timer(1.0)

@@ -33,13 +33,6 @@ def checks_named(names: str) -> frozenset[str]:
     return frozenset(name.strip() for name in names.split(",") if name.strip())
 
 
-def fitting_span(question: str, evidence: Evidence, kind: Expected | None = None) -> Span | None:
-    """Where ``evidence`` gives the kind of answer ``question`` asks for (``kind``: ``expected(question)``);
-    None when it gives none, comes from an article of a year the question cannot mean, or only looks ahead
-    to the outcome the question asks for (the checks of :func:`qa.answering.checks.assess`)."""
-    return assess(Asked(question, kind or expected(question)), evidence).span
-
-
 class CitationBuilder:
     """Numbers sources by first use; one number per (article, quote span)."""
 

@@ -239,7 +239,7 @@ def ask(ctx: CliState, question: str, source: tuple[str, ...], since: str | None
         click.echo(json.dumps(export.answer_json(answer), ensure_ascii=False, indent=2))
     elif chosen == "md":
         click.echo(export.conversation_markdown([export.Exchange(answer.question, answer)],
-                                                subtitle=f"As of {as_of}"), nl=False)
+                                                subtitle=f"As of {as_of}") + export.trace_markdown(answer), nl=False)
     else:
         click.echo(export.answer_text(answer))
 

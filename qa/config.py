@@ -69,7 +69,7 @@ class Config:
     fetch_max_mb: float = 10.0  # a page, feed or robots.txt longer than this is refused while it streams in
     fetch_max_redirects: int = 5
     fetch_host_interval_s: float = 1.0  # at most one request per this many seconds to one host
-    fetch_user_agent: str = "qa-articles/0.1 (news question answering; feed reader; +https://example.invalid/qa)"
+    fetch_user_agent: str = "qa-articles/0.1 (news question answering, run by its user; feed reader)"
     feed_every_s: float = 900.0  # how often a feed is polled unless `qa feeds add --every` says otherwise
     feed_min_every_s: float = 60.0  # the shortest polling interval a feed may ask for
     feed_max_backoff_s: float = 86400.0  # a failing feed waits every*2^failures, at most this long

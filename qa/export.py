@@ -111,6 +111,14 @@ def _md_answer(text: str, cited: set[int]) -> str:
     return "".join(out)
 
 
+def trace_markdown(answer: Answer) -> str:
+    """The answer's trace (``qa ask --explain``) as a Markdown code block ("" without one); article text in it
+    stays literal (a code block renders no Markdown or HTML, and no backtick in it can close the block)."""
+    if answer.trace is None:
+        return ""
+    return "\n".join(["", "```text", *(line.replace("`", "'") for line in answer.trace.lines()), "```", ""])
+
+
 def _md_url(url: str) -> str:
     return quote(url, safe=":/?#@!$&'*+,;=%~-._[]")  # parentheses, brackets of Markdown: percent-encoded
 
@@ -142,8 +150,6 @@ def conversation_markdown(exchanges: Sequence[Exchange], title: str = "Questions
         lines += [f"*Note: {md_escape(note)}*" for note in answer.notes]
         if answer.notes:
             lines.append("")
-        if answer.trace is not None:
-            lines += ["```text", *(line.replace("`", "'") for line in answer.trace.lines()), "```", ""]
         if answer.citations:
             lines += ["**Sources**", ""]
             for citation in answer.citations:

@@ -33,7 +33,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     from qa.config import Config
 
     root = tmp_path_factory.mktemp("feeds-page")
-    config = Config.load(env={"QA_ALLOW_PRIVATE_URLS": "1", "QA_FETCH_HOST_INTERVAL_S": "0"},
+    config = Config.load(env={"QA_ALLOW_PRIVATE_URLS": "1", "QA_FETCH_HOST_INTERVAL_S": "0", "QA_POLL_CHECK_S": "1"},
                          data_dir=root / "data", host="127.0.0.1", port=_free_port())
     assistant = Assistant(config)
     web = app.build_app(assistant, config)
@@ -42,13 +42,16 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         site.routes["/library"] = Route(article_page("Market hall to become library", LIBRARY, date="2026-11-24"))
         site.routes["/rss.xml"] = Route(rss(site.base, [("/library", "Market hall to become library",
                                                          "Tue, 24 Nov 2026 08:00:00 GMT")], title=HOSTILE))
-        yield f"http://127.0.0.1:{config.port}/", site
+        yield f"http://127.0.0.1:{config.port}/", site, assistant
     web.close()
     assistant.collection.close()
 
 
 def test_add_a_link_and_follow_a_feed_on_the_page(served) -> None:  # type: ignore[no-untyped-def]
-    url, site = served
+    from qa.sources.feed_store import FeedStore
+    from qa.sources.poller import Poller
+
+    url, site, assistant = served
     sync_api = pytest.importorskip("playwright.sync_api")
     requests: list[str] = []
     with sync_api.sync_playwright() as playwright:
@@ -72,6 +75,10 @@ def test_add_a_link_and_follow_a_feed_on_the_page(served) -> None:  # type: igno
         assert feeds.locator("img").count() == 0 and page.evaluate("window.__pwned") is None
         expect(page.locator("#qa-freshness")).to_contain_text("newest article 2026-11-24 · 1 feed, not polled yet",
                                                               timeout=TIMEOUT_MS)
+        # A poll (as the app's background poller makes it) shows in the header and the table by itself.
+        Poller(assistant.collection, FeedStore(assistant.config.data_dir)).poll_due()
+        expect(page.locator("#qa-freshness")).to_contain_text("1 feed, last polled just now", timeout=TIMEOUT_MS)
+        expect(feeds).to_contain_text("just now", timeout=TIMEOUT_MS)
         (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
         page.screenshot(path=str(ROOT / "tests" / "artifacts" / "feeds-panel.png"), full_page=True)
         browser.close()

@@ -219,3 +219,13 @@ def test_cli_takes_paths_and_links_together(site: NewsSite, tmp_path: Path, monk
     assert "added     Council turns market hall into library" in result.output
     assert "added     Electric ferry starts service" in result.output
     assert f"failed    {site.url('/missing')}: HTTP 404 Not Found" in result.output
+
+
+def test_a_connection_that_lands_on_a_private_address_is_refused(site: NewsSite, web_config: Config) -> None:
+    """A name that resolved to a public address when checked but connects to a private one (DNS rebinding):
+    the answer is refused before its body is read."""
+    site.routes["/a"] = Route(article_page("Council", COUNCIL))
+    with Fetcher(dataclasses.replace(web_config, allow_private_urls=False)) as fetcher, \
+            pytest.raises(FetchError, match=r"the connection went to 127\.0\.0\.1, a private, loopback"):
+        fetcher._request(site.url("/a"), {})  # the request as it is sent once the URL has passed its check
+

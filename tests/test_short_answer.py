@@ -32,12 +32,17 @@ def _short(question: str, sentence: str) -> str | None:
     ("Who is the Japanese defense minister?", SEED_SENTENCE, "Shinjiro Koizumi"),
     ("How much did the bridge cost?", "The bridge cost 240 million euros and took four years to build.",
      "240 million euros"),
-    ("How many painted zebras did organisers count?", "Organisers counted 312 painted zebras, a record.", "312"),
+    ("How many painted zebras did organisers count?", "Organisers counted 312 painted zebras, a record.",
+     "312 painted zebras"),
     ("When did Platz throw the bottle into the sea?", "Platz threw the bottle into the Baltic Sea in 1913.", "1913"),
     ("When did the city open the bridge?", "The city opened the bridge on 5 November, 2013, after a delay.",
      "5 November, 2013"),
     ("Where did the amateur astronomer spot the comet?", "An amateur astronomer in Chile spotted a new comet.",
      "Chile"),
+    ("How many years did the leader spend behind bars?", "Mandela spent 27 years in prison.", "27 years"),
+    ("How high is the lantern at the centre of the show?", "Hundreds of thousands of people saw the show.",
+     "Hundreds"),  # not "Hundreds of": a short word ends the counted noun
+    ("Which charity ran the survey?", "The survey was run by Oxfam’s research team.", "Oxfam"),
     ("Why did the crane fall?", "The crane fell because of strong winds.", None),  # no particular kind
     ("When did the bridge open?", "The bridge opened after a long delay.", None),  # no time stated
 ])

@@ -21,7 +21,7 @@ from qa.answering.checks import (
     YearCheck,
     assess,
 )
-from qa.answers import ExtractiveAnswerer
+from qa.answers import ExtractiveAnswerer, checks_named
 from qa.assistant import Assistant
 from qa.cli import main
 from qa.evidence import Evidence
@@ -258,3 +258,29 @@ def test_the_page_shows_the_reason_and_why_escaped(assistant: Assistant) -> None
                                                       [hostile], explain=True)
     why = render.why_details(shown.trace)  # type: ignore[arg-type]
     assert "<script>" not in why and "&lt;script&gt;" in why
+
+
+def test_a_check_switched_off_lets_its_candidates_through_and_says_so() -> None:
+    sentence = _evidence("Last year over 4 million visited.", "2007-03-01")
+    question = "How many visitors came in 2005?"
+    on = ExtractiveAnswerer(threshold=-3.0).answer(question, "", [sentence.passage], [sentence])
+    assert on.abstained and on.decision is not None and on.decision.code == "no_fitting_candidate"
+    off = ExtractiveAnswerer(threshold=-3.0, checks_off=checks_named("year, ")).answer(
+        question, "", [sentence.passage], [sentence], explain=True)
+    assert not off.abstained and off.trace is not None
+    verdicts = [(v.check, v.outcome, v.reason) for v in off.trace.candidates[0].checks]
+    assert ("year", "skipped", "switched_off") in verdicts
+    with pytest.raises(ValueError, match="unknown checks"):
+        ExtractiveAnswerer(threshold=-3.0, checks_off=checks_named("yeer"))
+
+
+def test_the_markdown_trace_keeps_article_text_literal() -> None:
+    from qa.export import Exchange, conversation_markdown, trace_markdown
+
+    hostile = _evidence("The ```<script>x()</script>``` bridge cost 240 million euros.")
+    answer = ExtractiveAnswerer(threshold=-3.0).answer("How much did the bridge cost?", "", [hostile.passage],
+                                                       [hostile], explain=True)
+    block = trace_markdown(answer)
+    assert block.startswith("\n```text\n") and block.rstrip().endswith("```") and block.count("```") == 2
+    assert "Why this answer:" in block and "'''<script>" in block
+    assert "Why this answer" not in conversation_markdown([Exchange("q", answer)])  # an export holds no trace

@@ -18,6 +18,8 @@ from qa.names import NameKind, names
 
 _WORD = re.compile(r"[\w'’-]+")
 # Where a clause ends: what is said of one name there is not said of the next ("Koizumi and his counterpart Ahn").
+_POSSESSIVE = re.compile(r"['’]s?$")
+_NEXT_WORD = re.compile(r"\s+([\w-]+)")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()“”\"—–]|\b(?:and|or|but|while|whereas)\b")
 MIN_CONTENT_LETTERS = 4  # shorter question words ("who", "is", "the", "of") describe nothing
 
@@ -43,14 +45,14 @@ class ShortAnswerFinder:
         if span is None or (span.start, span.end) == (0, len(sentence)):
             return None
         if not kind.is_name:
-            return span
+            return _with_counted_noun(asked.question, sentence, span) if kind is Expected.NUMBER else span
         candidates = name_spans(asked.question, sentence, kind, context)
         if len(candidates) >= 2:
             # The answer-kind check's choice wins ties: another name only when the question's words point at it.
             described = max(candidates, key=lambda s: self._described(asked.question, sentence, s))
             if self._described(asked.question, sentence, described) > self._described(asked.question, sentence, span):
                 span = described
-        return _without_asked_title(asked.question, sentence, span)
+        return _without_possessive(sentence, _without_asked_title(asked.question, sentence, span))
 
     def _described(self, question: str, sentence: str, span: Span) -> int:
         """How well the words around ``span`` in its clause (and its own words) match the question: each
@@ -77,3 +79,23 @@ def _without_asked_title(question: str, sentence: str, span: Span) -> Span:
             break
         start = after.start()
     return Span(start, span.end, span.sure)
+
+
+def _without_possessive(sentence: str, span: Span) -> Span:
+    """``span`` without a possessive ending: "Athens’s" -> "Athens"."""
+    ending = _POSSESSIVE.search(sentence[span.start : span.end])
+    return Span(span.start, span.end - len(ending.group(0)), span.sure) if ending and ending.start() else span
+
+
+def _with_counted_noun(question: str, sentence: str, span: Span, most: int = 3) -> Span:
+    """A number with the (at most ``most``) words after it that the question asks for ("how many years" ->
+    "27 years", "how many painted zebras" -> "312 painted zebras"): a count alone reads as a bare figure.
+    Short words ("of", "the") end it: "hundreds of" is no count of anything."""
+    asked = {w.lower() for w in _WORD.findall(question) if len(w) >= MIN_CONTENT_LETTERS}
+    end = span.end
+    for _ in range(most):
+        after = _NEXT_WORD.match(sentence, end)
+        if after is None or after.group(1).lower() not in asked:
+            break
+        end = after.end(1)
+    return Span(span.start, end, span.sure)

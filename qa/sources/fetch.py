@@ -94,13 +94,18 @@ def _check_public(url: str, host: str, port: int) -> None:
     except (socket.gaierror, UnicodeError) as error:
         raise FetchError(url, f"the host {host!r} cannot be resolved ({error})") from error
     for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise FetchError(url, f"the host {host!r} resolves to {address}, a private, loopback or otherwise "
-                                  "non-public address; such links are refused so that the server cannot be used "
-                                  "to read its own network (set QA_ALLOW_PRIVATE_URLS=1 to allow intranet links)")
+        _check_address(url, f"the host {host!r} resolves to", str(info[4][0]))
+
+
+def _check_address(url: str, what: str, raw: str) -> None:
+    """FetchError unless ``raw`` is a public internet address."""
+    address = ipaddress.ip_address(raw.split("%")[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        raise FetchError(url, f"{what} {address}, a private, loopback or otherwise non-public address; such links "
+                              "are refused so that the server cannot be used to read its own network (set "
+                              "QA_ALLOW_PRIVATE_URLS=1 to allow intranet links)")
 
 
 class Fetcher:
@@ -151,6 +156,7 @@ class Fetcher:
         started = time.monotonic()
         try:
             with self.client.stream("GET", url, headers=headers) as response:
+                self._check_peer(url, response)
                 if response.status_code in _REDIRECTS:
                     return Fetched(url, response.status_code, b"", location=response.headers.get("location", ""))
                 if response.status_code == 304:
@@ -167,6 +173,15 @@ class Fetcher:
             raise FetchError(url, f"no answer within {self.config.fetch_timeout_s:g} s (timeout)") from error
         except httpx.HTTPError as error:
             raise FetchError(url, f"the request failed ({type(error).__name__}: {error})") from error
+
+    def _check_peer(self, url: str, response: httpx.Response) -> None:
+        """Refuses the answer when the connection went to a non-public address after all (a name that resolved
+        to a public address when checked and to a private one when connecting: DNS rebinding); nothing of it is
+        read."""
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if not self.config.allow_private_urls and peer:
+            _check_address(url, "the connection went to", str(peer[0]))
 
     def _read(self, url: str, response: httpx.Response, started: float) -> bytes:
         """The body, refused past ``fetch_max_mb`` (declared or streamed) or past the timeout as a whole."""

@@ -60,10 +60,11 @@ def build_web_panel(config: Config) -> WebPanel:
                     unfollow_button)
 
 
-def wire_web_panel(panel: WebPanel, assistant: Assistant, config: Config, report: gr.HTML,
+def wire_web_panel(panel: WebPanel, assistant: Assistant, config: Config, report: gr.HTML, header: gr.HTML,
                    library: Sequence[Any], library_view: Any) -> None:
     """Connects the panel's buttons; ``library`` are the components ``library_view()`` updates (the header
-    among them), refreshed after each change."""
+    among them), refreshed after each change. While feeds are polled in the background, the header and the
+    feeds table are refreshed every ``poll_check_s`` too."""
     handlers = WebHandlers(panel, assistant, config, report, library_view)
     queue: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "library"}  # one writer, as for uploads
     feed_outputs = [report, panel.feeds, panel.unfollow_choice, *library]
@@ -75,6 +76,9 @@ def wire_web_panel(panel: WebPanel, assistant: Assistant, config: Config, report
                               api_name="follow_feed", **queue)
     panel.unfollow_button.click(handlers.unfollow, panel.unfollow_choice, feed_outputs, api_name="unfollow_feed",
                                 **queue)
+    if config.poll_check_s > 0:
+        gr.Timer(config.poll_check_s).tick(lambda: handlers.polled_view(header), None, [header, panel.feeds],
+                                           api_visibility="private", show_progress="hidden", queue=False)
 
 
 class WebHandlers:
@@ -114,6 +118,13 @@ class WebHandlers:
         self.store.remove(feed.id)
         return {self.report: render.notice(f"No longer following {feed.url}; its articles stay.", "ok"),
                 **self._feeds_view()}
+
+    def polled_view(self, header: gr.HTML) -> dict[Any, Any]:
+        """The header and the feeds table as the background poller left them (other choices untouched)."""
+        stats = self.assistant.collection.stats()
+        followed = self.store.feeds()
+        return {header: render.header(stats, self.config, freshness(stats.last_date, followed, utc_now())),
+                self.panel.feeds: feeds_table(followed)}
 
     def _feeds_view(self) -> dict[Any, Any]:
         followed = self.store.feeds()
