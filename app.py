@@ -90,14 +90,14 @@ def build_app(assistant: Assistant, config: Config, startup: Startup | None = No
         page = Page(assistant, config, startup, ui)
         ask_inputs = [ui.question, ui.use_llm, ui.source_filter, ui.since, ui.until, ui.as_of, ui.turns]
         ask_outputs = [ui.chatbot, ui.sources, ui.turns, ui.question]
-        ui_ask = {"show_progress": "hidden"}
+        ui_ask: dict[str, Any] = {"show_progress": "hidden"}
         ui.ask_button.click(page.ask, ask_inputs, ask_outputs, api_name="ask", **ui_ask)
         ui.question.submit(page.ask, ask_inputs, ask_outputs, api_visibility="private", **ui_ask)
         ui.chatbot.example_select(_example_text, None, ui.question, api_visibility="private", queue=False).then(
             page.ask, ask_inputs, ask_outputs, api_visibility="private", **ui_ask)
         ui.new_chat_button.click(page.new_chat, None, [*ask_outputs, ui.exports], api_name="new_chat", queue=False)
         ui.export_button.click(page.export, [ui.turns, ui.as_of], ui.exports, api_name="export")
-        library = {"concurrency_limit": 1, "concurrency_id": "library"}
+        library: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "library"}
         ui.add_files_button.click(page.add_files, [ui.files, ui.replace], [ui.report, *ui.library, ui.files],
                                   api_name="add_files", **library)
         ui.add_text_button.click(page.add_text, [ui.paste_title, ui.paste_text],

@@ -102,7 +102,7 @@ def main() -> None:
         assistant.collection.close()
     lines = [f"# Ablation of the answering checks on {args.set} ({platform.node()}, "
              f"{time.perf_counter() - started:.0f} s)", "",
-             "Each row switches one check off (QA_ANSWER_CHECKS_OFF); settings were chosen on dev halves only.", "",
+             "Each row switches one check off (QA_ANSWER_CHECKS_OFF); nothing was chosen on the test halves.", "",
              *table(rows)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "ablation.txt"

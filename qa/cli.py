@@ -1,5 +1,5 @@
 """The ``qa`` command, a thin shell over ``qa``: ingest, search, ask, stats, compact, remove, check, eval,
-rebuild. Options shared by several commands, their checks and the error lines are in :mod:`qa.cli_options`.
+rebuild, feeds. Options shared by several commands, their checks and the error lines are in :mod:`qa.cli_options`.
 """
 
 from __future__ import annotations

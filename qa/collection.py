@@ -66,6 +66,13 @@ class Snapshot:
     keywords: KeywordIndex | None  # None only while `qa rebuild` has not committed yet
     facets: Facets
 
+    @property
+    def keyword_index(self) -> KeywordIndex:
+        """The keyword index, for a search; CollectionError while `qa rebuild` has not committed one yet."""
+        if self.keywords is None:
+            raise CollectionError("the keyword index is being rebuilt: search again once `qa rebuild` is done")
+        return self.keywords
+
 
 @dataclass(frozen=True)
 class Stats:

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import bm25s
 import numpy as np
@@ -107,7 +108,7 @@ class KeywordIndex:
         _write_marker(folder, _DIRTY if generation is None else str(generation))
         return cls(folder, index)
 
-    def updated(self, added: Sequence[KeywordDoc], removed: Sequence[int]) -> KeywordIndex:
+    def updated(self, added: Sequence[KeywordDoc], removed: Iterable[int]) -> KeywordIndex:
         """Applies the change and commits it (the folder is marked dirty first: see :meth:`stamp`); returns
         a view of the new state, this view still seeing the old one."""
         _write_marker(self.folder, _DIRTY)
@@ -145,8 +146,8 @@ class KeywordIndex:
         clauses = [(tantivy.Occur.Must, text)]
         clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(q, 0.0)) for q in self._filters(filters)]
         hits = self._searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False).hits
-        ids = self._searcher.fast_field_values("id", [address for _, address in hits])
-        return [(int(i), float(score)) for (score, _), i in zip(hits, ids) if score > 0]
+        ids = self._searcher.fast_field_values("id", [address for _, address in hits])  # every chunk has an id
+        return [(int(cast(int, i)), float(score)) for (score, _), i in zip(hits, ids) if score > 0]
 
     def idf(self, words: set[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each term (from :func:`terms`); unseen terms weigh the most."""

@@ -87,7 +87,7 @@ class ChatClient:
             if response.status != 200:
                 raise LLMError(f"LLM endpoint returned HTTP {response.status}: {_short_error(response.read(2000))}")
             if "json" in (response.getheader("Content-Type") or ""):  # the server ignored stream=true
-                yield from _content_of_json(response.read(), streamed=False)
+                yield from (piece for piece in _content_of_json(response.read(), streamed=False) if piece)
                 return
             finished = False
             while not finished:

@@ -103,7 +103,7 @@ def names(sentence: str, context: str = "") -> list[Name]:
     """Every proper name in ``sentence`` (capitalised words, with "of", "de"... between them), classified;
     a lone word that names a place is a person's surname when ``context`` (the text around the sentence)
     gives it after a first name ("Valeska Paris", then "Paris said…"; "Lloyd Austin", then "Austin")."""
-    found = []
+    found: list[Name] = []
     for match in _NAME.finditer(sentence):
         start, text = match.start(), match.group(0)
         lead = _LEADING_WORD.match(text)  # "When Kate…", "He": a capital that opens a sentence, no name

@@ -93,7 +93,7 @@ class Retriever:
         if not rerank or self.scorer is None or not pool:
             return Retrieval(pool[:k], window=window)
         head = _with_rest_of_leaders(pool, self.rerank_candidates, self.lead_articles)
-        weights = snapshot.keywords.idf(terms([query])[0])
+        weights = snapshot.keyword_index.idf(terms([query])[0])
         evidence = _timed(score_sentences(self.scorer, query, head, weights, self.sentence_budget), window, day)
         reranked = rerank_by_evidence(pool, evidence)
         evidence = with_sentence_before(evidence, self._article_text)
@@ -120,7 +120,7 @@ class Retriever:
             if not len(allowed):
                 return []
         dense = snapshot.vectors.search(query_vector, self.candidates, allowed)
-        sparse = snapshot.keywords.search(query, self.candidates, filters)
+        sparse = snapshot.keyword_index.search(query, self.candidates, filters)
         return reciprocal_rank_fusion(dense, sparse)
 
 
@@ -189,7 +189,9 @@ def _with_rest_of_leaders(pool: list[Passage], size: int, leaders: int) -> list[
 
 def _diversify(ranked: list[Passage], k: int, per_article: int) -> list[Passage]:
     """At most ``per_article`` chunks of one article ahead of other articles' chunks."""
-    head, tail, counts = [], [], {}
+    head: list[Passage] = []
+    tail: list[Passage] = []
+    counts: dict[str, int] = {}
     for passage in ranked:
         counts[passage.article_id] = counts.get(passage.article_id, 0) + 1
         (head if counts[passage.article_id] <= per_article else tail).append(passage)

@@ -104,6 +104,6 @@ def test_no_short_answer_when_abstaining_or_asked_nothing_particular() -> None:
 def test_the_seed_names_the_south_korean_minister(assistant: Assistant) -> None:
     answer = assistant.ask("Who is the South Korean defense minister?", as_of="2026-02-01")
     assert answer.short_answer == "Ahn Gyu Back", answer.text
-    assert answer.citations and all("Ahn Gyu Back" in c.quote for c in answer.citations), answer.citations
+    assert answer.citations and "Ahn Gyu Back" in answer.citations[0].quote, answer.citations
     card = render.source_card(answer.citations[0], 1)
     assert '<b class="qa-answer-span">Ahn Gyu Back</b>' in card

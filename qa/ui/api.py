@@ -35,6 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from qa.assistant import Assistant
@@ -336,7 +337,7 @@ async def _add_files(request: Request, library: Library) -> dict:
         too_many = "Maximum number of files" in str(error.detail)
         raise ApiError(400, f"too many files: at most {most} are accepted per upload" if too_many
                        else f"not a readable multipart upload: {error.detail}") from error
-    uploads = [f for f in form.getlist("files") if hasattr(f, "filename")]
+    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
     if not uploads:
         raise ApiError(400, "no files: send them as multipart/form-data in the field 'files'")
     replace = _flag(form.get("replace") or request.query_params.get("replace"), "replace")

@@ -125,7 +125,9 @@ class Page:
         turns = [t for t in (turns or []) if t.answer is not None or t.error]
         if not turns:
             return {self.ui.exports: gr.File(value=None, visible=False)}
-        folder = Path(tempfile.mkdtemp(prefix="qa-export-", dir=gradio_upload_folder()))
+        cache = Path(gradio_upload_folder())
+        cache.mkdir(parents=True, exist_ok=True)  # Gradio names its cache but makes it only at the first upload
+        folder = Path(tempfile.mkdtemp(prefix="qa-export-", dir=cache))
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
         subtitle = f"Exported {stamp}; questions asked as of {(as_of or '').strip() or today()}."
         markdown, page = folder / "conversation.md", folder / "conversation.html"

@@ -95,7 +95,9 @@ def prepare_temp(data_dir: Path) -> Path:
     for leftover in clean_temp(data_dir):
         log.warning("deleted the temporary uploads a stopped server left in %s", leftover)
     folder = temp_dir(data_dir)
-    os.environ["GRADIO_TEMP_DIR"] = str(folder / "gradio")
+    cache = folder / "gradio"
+    cache.mkdir(parents=True, exist_ok=True)  # exports are written there before any upload has made it
+    os.environ["GRADIO_TEMP_DIR"] = str(cache)
     return folder
 
 
