@@ -62,7 +62,7 @@ class EmbedFiles:
     """Ray actor: embeds the chunks of a batch of file rows with one loaded encoder (up to ``max_chunks``
     per article, as the ingest keeps), adding each row's vectors as float32 bytes."""
 
-    def __init__(self, model_name: str, batch_size: int, max_chunks: int, actors: int) -> None:
+    def __init__(self, model_name: str, batch_size: int, max_chunks: int, actors: int, backend: str) -> None:
         import torch
 
         from embeddings import Encoder
@@ -70,7 +70,7 @@ class EmbedFiles:
         # Ray schedules the actor on one CPU and pins torch to one thread; the encoder is the only heavy
         # work on the node, so it takes the node's cores (shared among the actors sent there).
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // actors))
-        self.encoder = Encoder(model_name, batch_size)
+        self.encoder = Encoder(model_name, batch_size, backend)  # the collection's backend: vectors never mix
         self.max_chunks = max_chunks
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -151,7 +151,8 @@ def _stage(changed: list[FileRecord], ingestor: Ingestor, options: RayOptions, s
     dataset = dataset.map(partial(chunk_file, chunker=chunker, max_bytes=config.max_file_bytes), num_cpus=0.5)
     dataset = dataset.map_batches(EmbedFiles, fn_constructor_args=(config.embedding_model,
                                                                    config.embedding_batch_size,
-                                                                   config.max_chunks_per_article, options.actors),
+                                                                   config.max_chunks_per_article, options.actors,
+                                                                   config.embedding_backend),
                                   batch_size=options.batch_files, num_cpus=1,
                                   compute=ray.data.ActorPoolStrategy(size=options.actors), batch_format="numpy")
     dataset.write_parquet(str(staging))
