@@ -123,6 +123,7 @@ class Assistant:
         question = bounded.text
         if not question or not any(ch.isalnum() for ch in question):
             yield Event("answer", answer=Answer(question=question, text="Please ask a question in words.",
+                                                notes=[bounded.note] if bounded.note else [],
                                                 abstained=True, decision=decisions.EMPTY_QUESTION,
                                                 trace=Trace(None, [], decisions.EMPTY_QUESTION) if explain else None))
             return

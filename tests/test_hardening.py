@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qa.cli import main
@@ -36,6 +36,7 @@ question_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",))
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(question=question_text)
+@example(question=": " * 80)  # no word in it, yet over the length: the note still says it was cut (found by hypothesis)
 def test_any_question_gets_an_answer_or_a_message(assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert answer.text
