@@ -258,7 +258,7 @@ class IngestRun:
         self.change = Change()
         self.pending: list[tuple[Article, list[Chunk], np.ndarray | None]] = []  # vectors when embedded elsewhere
         self.pending_chunks = 0
-        self.seen_text: dict[str, str] = {}  # text hash -> article id, for duplicates within this run
+        self.seen_text: dict[str, list[tuple[str, str | None]]] = {}  # text hash -> (id, link) read in this run
         self.files_done = 0
         self.writer: HeldWriter | None = None  # handed over between commits, when set
 
@@ -319,6 +319,18 @@ class IngestRun:
             self._article(article, before.get(article.id), (embedded or {}).get(article.id))
         self.change.files.append(record)
 
+    def _copy_of(self, article: Article, hashed: str) -> str | None:
+        """The id of an article (stored, or read earlier in this run) that ``article`` is a copy of: the same
+        text under the same link, or where either has none (one file under two paths). The same text at
+        another outlet's link is a syndicated story, kept once per link: reading collapses near-identical
+        passages, and corroboration counts such copies once."""
+        leaving = set(self.change.removed)
+        stored = [(i, self.store.article(i)) for i in self.store.article_ids_with_text(hashed)
+                  if i != article.id and i not in leaving]
+        twins = [(i, a.url if a is not None else None) for i, a in stored] + self.seen_text.get(hashed, [])
+        return next((i for i, url in twins if i != article.id and not (article.url and url and url != article.url)),
+                    None)
+
     def _article(self, article: Article, old_hash: str | None, embedded: Embedded | None = None) -> None:
         if old_hash == article.content_hash:
             self.report.unchanged.append(article.title)
@@ -332,13 +344,11 @@ class IngestRun:
         first = (FirstChunks(embedded.chunks, len(embedded.chunks), True) if embedded is not None
                  else self.ingestor.chunker.first(article, self.ingestor.max_chunks))
         hashed = text_hash(article.text)
-        leaving = set(self.change.removed)
-        twins = [i for i in self.store.article_ids_with_text(hashed) if i != article.id and i not in leaving]
-        twin = twins[0] if twins else self.seen_text.get(hashed)
-        if twin is not None and twin != article.id:
+        twin = self._copy_of(article, hashed)
+        if twin is not None:
             self.report.duplicates.append(f"{article.title} (same text as {twin})")
             return
-        self.seen_text[hashed] = article.id
+        self.seen_text.setdefault(hashed, []).append((article.id, article.url))
         stored = self.store.article(article.id)
         if stored is not None:
             self.change.removed.append(article.id)
