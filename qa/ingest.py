@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -18,7 +17,7 @@ from qa.chunking import Chunker, DegenerateCheck, FirstChunks, embedding_text
 from qa.collection import Change, Collection, CollectionError, stored_precision
 from qa.config import Config
 from qa.held_writer import HeldWriter
-from qa.store import FileRecord, text_hash
+from qa.store import FileRecord, file_hash, text_hash
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -295,7 +294,7 @@ class IngestRun:
             if known and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                 self.report.unchanged.extend(self.store.titles_from(key))
                 return None
-            digest = _file_hash(path)
+            digest = file_hash(path)
         except OSError as error:
             self.report.failed.append((key, f"cannot read file: {error.strerror or error}"))
             return None
@@ -410,11 +409,4 @@ class IngestRun:
             if not final and self.writer is not None:
                 self.writer.hand_over()
 
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 

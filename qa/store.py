@@ -37,6 +37,15 @@ _FACET_ROWS = ("SELECT c.vector_id, a.date, a.source FROM chunks c JOIN articles
                " ORDER BY c.vector_id")
 
 
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, read a megabyte at a time (an unchanged file is known without parsing it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def text_hash(text: str) -> str:
     """Hash of an article body with whitespace folded: the same story under two paths is one article."""
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import itertools
 import json
 import os
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.articles import SUPPORTED_SUFFIXES
+from qa.store import file_hash
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _DOTS = re.compile(r"\.{2,}")
@@ -247,17 +247,10 @@ def _same_content(source: Path, stored: Path) -> bool:
     try:
         if stored.is_symlink() or not stored.is_file() or stored.stat().st_size != source.stat().st_size:
             return False
-        return _digest(source) == _digest(stored)
+        return file_hash(source) == file_hash(stored)
     except OSError:
         return False
 
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _copy_in(source: Path, target: Path, replace: bool) -> None:
