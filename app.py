@@ -31,12 +31,13 @@ from qa.sources.feed_store import FeedStore
 from qa.sources.panel import build_web_panel, header_freshness, wire_web_panel
 from qa.sources.poller import BackgroundPoller
 from qa.store import StoredArticle
+from qa.timeframe import today  # the as-of field's value at each page load: a long-running server never goes stale
 from qa.ui import asset, render
 from qa.ui.api import api_app
 from qa.ui.auth import check_server_config, login_app_kwargs
 from qa.ui.files import upload_dir
 from qa.ui.limits import body_limit_middleware
-from qa.ui.page import Components, Page, today
+from qa.ui.page import Components, Page
 from qa.ui.startup import Startup, build_demo_index, prepare_temp, resume_uploads
 from qa.ui.throttle import GuessThrottle, Proxies, uvicorn_trusts_no_proxy
 

@@ -7,7 +7,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from qa.config import Config
 from qa.export import conversation_html, conversation_markdown
 from qa.ingest import IngestProgress
 from qa.sources.panel import WebPanel, header_freshness
+from qa.timeframe import today
 from qa.ui import render
 from qa.ui.chat import ask_stream, parse_as_of, parse_filters, refuse, wait_for_index
 from qa.ui.files import UploadError, shorten_paths
@@ -214,7 +215,3 @@ def gradio_upload_folder() -> str:
 
     return get_upload_folder()
 
-
-def today() -> str:
-    """Today's date (the as-of field's value at each page load, so a long-running server never goes stale)."""
-    return date.today().isoformat()
