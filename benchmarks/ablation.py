@@ -1,18 +1,23 @@
-"""What each answering check is worth: newsdev's dev and test halves with every check on, then with each one
-switched off (``Config.answer_checks_off``), and the short answers given with every check on.
+"""What each answering check is worth: newsdev's (or another set's) dev and test halves with every check on,
+then with each one switched off, and the short answers given with every check on.
+
+A check of the scorer (year, outcome, life_event, answer_kind) is switched off by scoring with the weights
+refitted without its features (``benchmarks/fit_scorer.py`` writes them to results/scorer/ablation-weights.json:
+run it first); the date window and the answerer's own rules (leaning, supports) by ``Config.answer_checks_off``.
 
 Retrieval does not depend on the checks, so each question is retrieved once (as ``Assistant.ask`` does: the
 question's date as the as-of date, ``max(top_k, 20)`` passages) and answered by the extractive answerer once
 per variant. Scores come from ``qa.evaluation.summarize``, the same as ``qa eval``'s.
 
-    python benchmarks/ablation.py [--set newsdev] [--index-dir DIR]
+    python benchmarks/fit_scorer.py && python benchmarks/ablation.py [--set newsdev] [--index-dir DIR]
 
-Writes benchmarks/results/ablation.txt.
+Writes benchmarks/results/ablation-<set>.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -23,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa import evaluation  # noqa: E402
 from qa.answer_type import Expected, expected  # noqa: E402
+from qa.answering.scorer import AnswerScorer, ScorerWeights  # noqa: E402
 from qa.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.config import Config  # noqa: E402
@@ -32,6 +38,8 @@ from qa.types import Answer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
+ABLATION_WEIGHTS = RESULTS / "scorer" / "ablation-weights.json"
+SCORED_CHECKS = ("year", "outcome", "life_event", "answer_kind")  # their features are refitted away
 # The kinds the short-answer target counts: who, when, where, how many (how much, how old, what share).
 SHORT_KINDS = {Expected.PERSON: "who", Expected.TIME: "when", Expected.DATE: "when", Expected.YEAR: "when",
                Expected.PLACE: "where", Expected.NUMBER: "how many", Expected.AGE: "how many",
@@ -44,10 +52,15 @@ def answered_by_variant(assistant: Assistant, questions: list[evaluation.Questio
                         stems: dict[str, str]) -> dict[str, list[Row]]:
     """Each question retrieved once and answered with every check on ("all on") and with each one off."""
     config = assistant.config
-    variants = {"all on": frozenset(), **{f"no {name}": frozenset({name}) for name in sorted(SWITCHABLE)}}
-    answerers = {name: ExtractiveAnswerer(assistant.threshold, config.answer_max_sentences, config.answer_margin,
-                                          off) for name, off in variants.items()}
-    rows: dict[str, list[Row]] = {name: [] for name in variants}
+    refitted = json.loads(ABLATION_WEIGHTS.read_text(encoding="utf-8"))
+    answerers = {"all on": ExtractiveAnswerer(assistant.answer_scorer, config.answer_max_sentences,
+                                              config.answer_margin)}
+    for name in sorted(SWITCHABLE):
+        scored = name in SCORED_CHECKS
+        scorer = AnswerScorer(ScorerWeights.from_json(refitted[name])) if scored else assistant.answer_scorer
+        answerers[f"no {name}"] = ExtractiveAnswerer(scorer, config.answer_max_sentences, config.answer_margin,
+                                                     frozenset() if scored else frozenset({name}))
+    rows: dict[str, list[Row]] = {name: [] for name in answerers}
     for question in questions:
         query = rewrite(question.question, [])
         retrieval = assistant.retriever.retrieve(query, k=max(config.top_k, 20), as_of=question.date)
@@ -102,10 +115,11 @@ def main() -> None:
         assistant.collection.close()
     lines = [f"# Ablation of the answering checks on {args.set} ({platform.node()}, "
              f"{time.perf_counter() - started:.0f} s)", "",
-             "Each row switches one check off (QA_ANSWER_CHECKS_OFF); nothing was chosen on the test halves.", "",
+             "Each row switches one check off: a check of the scorer by weights refitted without its features, "
+             "the others by QA_ANSWER_CHECKS_OFF; nothing was chosen on the test halves.", "",
              *table(rows)]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "ablation.txt"
+    out = RESULTS / f"ablation-{args.set}.txt"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     print(f"written: {out}")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from qa.answer_type import Expected, Span, answer_span, expected
+from qa.answer_type import Expected, answer_span, expected
 from qa.answering import decisions
-from qa.answering.checks import CHECK_NAMES, DATE_WINDOW, Asked, assess
-from qa.answering.decisions import WHAT, EvidenceKey, key
+from qa.answering.candidates import CandidateRanker, EvidenceKey, Scored, key
+from qa.answering.checks import CHECK_NAMES, Asked
+from qa.answering.decisions import WHAT
+from qa.answering.scorer import AnswerScorer
 from qa.answering.short import ShortAnswerFinder
 from qa.answering.trace import Verdict
 from qa.corroboration import corroborating, overlap
@@ -19,13 +22,11 @@ from qa.timeframe import DateWindow
 from qa.types import Answer, Citation, Passage
 
 NO_ANSWER = "The articles don't say."
-OFF_POINT = 1.0  # logits by which the best sentence may outscore the best one giving the asked kind of answer
 LEAN_CHAIN = 2  # sentences a quote may reach back for the one it leans on, and that one's in turn
-SURE_NAME_BONUS = 1.0  # logits for evidence naming a person/organisation/place of the kind asked (dev: 1-3 same)
 
 _WORD = re.compile(r"[\w']+")
 # What an ablation may switch off: the checks of qa.answering.checks and the answerer's own rules.
-SWITCHABLE = frozenset({*CHECK_NAMES, "sure_name", "off_point", "leaning", "supports"})
+SWITCHABLE = frozenset({*CHECK_NAMES, "off_point", "leaning", "supports"})
 
 
 def checks_named(names: str) -> frozenset[str]:
@@ -61,20 +62,21 @@ class CitationBuilder:
 class ExtractiveAnswerer:
     """Answers with 1-3 source sentences in reading order, each run of adjacent ones followed by its citation.
 
-    The answer is the best-scoring evidence (a sentence, or a sentence with its neighbour) plus any close
-    runner-up that adds something. If even the best one scores below ``threshold`` the evidence is too
-    weak, and the answer says so instead of guessing.
+    The answer is the best candidate by the ``scorer`` (a sentence, or a sentence with its neighbour) plus
+    any close runner-up that adds something. If even the best one's probability of answering is below the
+    scorer's threshold the evidence is too weak, and the answer says so instead of guessing.
     """
 
-    def __init__(self, threshold: float, max_sentences: int = 3, margin: float = 1.0,
+    def __init__(self, scorer: AnswerScorer, max_sentences: int = 3, margin: float = 1.0,
                  checks_off: frozenset[str] = frozenset()) -> None:
-        """``checks_off``: the checks switched off, for an ablation (:data:`SWITCHABLE`), e.g. "supports":
-        by default, when the answer opens with a short answer, no runner-up that does not state it is quoted
-        or cited (it would cite something that does not support the answer)."""
+        """``margin``: runners-up within this many log-odds of the best join the answer. ``checks_off``: the
+        checks switched off, for an ablation (:data:`SWITCHABLE`), e.g. "supports": by default, when the answer
+        opens with a short answer, no runner-up that does not state it is quoted or cited (it would cite
+        something that does not support the answer)."""
         unknown = set(checks_off) - SWITCHABLE
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}; these can be switched off: {sorted(SWITCHABLE)}")
-        self.threshold = threshold
+        self.ranker = CandidateRanker(scorer, frozenset(checks_off))
         self.max_sentences = max_sentences
         self.margin = margin
         self.checks_off = frozenset(checks_off)
@@ -84,52 +86,39 @@ class ExtractiveAnswerer:
                evidence: Sequence[Evidence], window: DateWindow | None = None, explain: bool = False) -> Answer:
         """Builds the answer to ``question`` from scored ``evidence`` (best first) over ``passages``.
 
-        Only evidence that gives the kind of answer asked for (a number the question lacks, a new name,
-        a date) and comes from an article of a fitting year may be quoted; if the best such evidence
-        scores below the threshold, the articles don't say. Every answer carries its ``decision`` (with a
-        reason code); ``explain`` also runs every check on every candidate and attaches the ``trace``.
+        Every candidate inside the question's date window is checked (the kind of answer asked for, the year,
+        the event) and scored by the fitted scorer; if even the best one's probability of answering is below
+        the threshold, the articles don't say. Every answer carries its ``decision`` (with a reason code);
+        ``explain`` also attaches the ``trace``.
         """
         asked = Asked(question, expected(question), window)
         kind = asked.kind
-        verdicts: dict[EvidenceKey, list[Verdict]] = {}
-        eligible = []
-        for item in evidence:
-            verdict = (Verdict(DATE_WINDOW.name, "skipped", "switched_off") if DATE_WINDOW.name in self.checks_off
-                       else DATE_WINDOW.verdict(asked, item))
-            verdicts[key(item)] = [verdict]
-            if not verdict.failed:
-                eligible.append(item)
-        spans = []
-        for item in eligible:
-            assessment = assess(asked, item, every_check=explain, off=self.checks_off)
-            verdicts[key(item)].extend(assessment.verdicts)
-            spans.append((item, assessment.span))
-        fitting = [e for e, span in spans if span is not None] if "sure_name" in self.checks_off else (
-            _surest_names_first([(e, span) for e, span in spans if span is not None], kind, verdicts))
-        confidence = fitting[0].score if fitting else None
-        # When the sentences closest to the question do not give what it asks for, a sentence further off
-        # that does is mostly about something else: a near miss ("which firm built it?" -> "built by a
-        # company (as yet unnamed)", and the only firm named is another one).
-        off_point = ("off_point" not in self.checks_off and bool(fitting)
-                     and max(e.score for e in eligible) - max(e.score for e in fitting) > OFF_POINT)
-        if confidence is None or confidence < self.threshold or off_point:
+        ranking = self.ranker.run(asked, evidence)
+        verdicts = ranking.verdicts
+        best = ranking.best
+        threshold, off_point = self.ranker.scorer.threshold, self.ranker.scorer.weights.off_point
+        confidence = best.probability if best is not None else None
+        # A near miss: the sentences closest to the question do not give what it asks for, and the most likely
+        # answer is far behind them, mostly about something else ("which firm built it?" -> "built by a company
+        # (as yet unnamed)", and the only firm named is another one).
+        missed = (best is not None and "off_point" not in self.checks_off
+                  and best.features["behind_best"] > off_point)
+        if best is None or best.probability < threshold or missed:
             notes = [f"No article of {window.label} (“{window.phrase}”) answers this."] if window is not None else []
-            if off_point:
+            if missed:
                 notes.append(f"The passages closest to the question don't give {WHAT[kind]}.")
-            decision = decisions.abstention(asked, evidence, eligible, verdicts, confidence, self.threshold,
-                                            off_point)
+            decision = decisions.abstention(asked, evidence, ranking, threshold, off_point)
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
-                          retrieved=list(passages), search_query=query, notes=notes,
-                          confidence=None if off_point else confidence, decision=decision,
-                          trace=decisions.trace(asked, evidence, fitting, verdicts, set(), set(), decision,
-                                                self.threshold) if explain else None)
-        groups = self._choose(fitting, verdicts)
-        found = {key(e): span for e, span in spans if span is not None}
+                          retrieved=list(passages), search_query=query, notes=notes, confidence=confidence,
+                          decision=decision,
+                          trace=decisions.trace(asked, evidence, ranking, set(), set(), decision, threshold)
+                          if explain else None)
+        groups = self._choose(ranking.ranked, verdicts, threshold)
         lead = groups[0][0]
-        short = self.short_answers.find(asked, lead.text, found.get(key(lead)), lead.passage.text)
-        short_text = lead.text[short.start : short.end] if short is not None else None
-        short_at = (lead.start + short.start, lead.start + short.end) if short is not None else None
-        verdicts.setdefault(key(lead), []).append(
+        short = self.short_answers.find(asked, lead.evidence.text, lead.span, lead.evidence.passage.text)
+        short_text = lead.evidence.text[short.start : short.end] if short is not None else None
+        short_at = (lead.evidence.start + short.start, lead.evidence.start + short.end) if short is not None else None
+        verdicts.setdefault(key(lead.evidence), []).append(
             Verdict("short_answer", "passed", f"{kind.value}_stated", short_at) if short_at is not None
             else Verdict("short_answer", "skipped", f"no_short_{kind.value}"))
         if short_text is not None and "supports" not in self.checks_off:
@@ -138,7 +127,8 @@ class ExtractiveAnswerer:
         quotes = _quotes(chosen)
         main = quotes[0]
         # Other articles that state the main quote's point are cited as "also reported by", not quoted again.
-        also = corroborating(question, kind, main.text, main.passage.text, fitting, self.threshold,
+        likely = [s.evidence for s in ranking.ranked if s.probability >= threshold]
+        also = corroborating(question, kind, main.text, main.passage.text, likely, -math.inf,
                              {main.passage.article_id})
         if short_text is not None and "supports" not in self.checks_off:  # the other article must state it too
             also = [e for e in also if _normal(short_text) in _normal(e.text)]
@@ -149,7 +139,7 @@ class ExtractiveAnswerer:
             if quote.passage.article_id in repeating:
                 continue
             answer = _answer_span(question, quote, kind)
-            if short_at is not None and quote.passage.article_id == lead.passage.article_id and (
+            if short_at is not None and quote.passage.article_id == lead.evidence.passage.article_id and (
                     quote.start <= short_at[0] and short_at[1] <= quote.end):
                 answer = short_at  # the card bolds the short answer
             parts.append(f"{quote.text} [{builder.cite(quote.passage, quote.start, quote.end, quote.text, answer)}]")
@@ -158,14 +148,14 @@ class ExtractiveAnswerer:
         notes = []
         if window is not None:
             notes.append(f"From articles of {window.label} (“{window.phrase}”).")
-        decision = decisions.answered(asked, confidence, self.threshold)
+        decision = decisions.answered(asked, best, threshold)
         trace = None
         if explain:
             quoted = {(s.passage.article_id, s.start) for s in chosen}
-            chosen_keys = {key(e) for e in fitting if e.passage.article_id not in repeating
-                           and all((e.passage.article_id, a) in quoted for a, _ in e.spans)}
-            trace = decisions.trace(asked, evidence, fitting, verdicts, chosen_keys, {key(e) for e in also},
-                                    decision, self.threshold)
+            chosen_keys = {key(s.evidence) for s in ranking.ranked if s.evidence.passage.article_id not in repeating
+                           and all((s.evidence.passage.article_id, a) in quoted for a, _ in s.evidence.spans)}
+            trace = decisions.trace(asked, evidence, ranking, chosen_keys, {key(e) for e in also}, decision,
+                                    threshold)
         return Answer(question=question, text=" ".join(parts), citations=builder.citations,
                       retrieved=list(passages), search_query=query, notes=notes, confidence=confidence,
                       decision=decision, trace=trace, short_answer=short_text)
@@ -184,20 +174,25 @@ class ExtractiveAnswerer:
             named.append(f"by {outlet} [{n}]" if fresh else f"in “{evidence.passage.title}” [{n}]")
         return f"Also reported {named[0] if len(named) == 1 else ', '.join(named[:-1]) + ' and ' + named[-1]}."
 
-    def _choose(self, ranked: list[Evidence],
-                verdicts: dict[EvidenceKey, list[Verdict]]) -> list[tuple[Evidence, list[_Sentence]]]:
-        """The best evidence and close runners-up, each with the sentences it adds, up to ``max_sentences`` in
-        all; each candidate looked at gets a verdict in ``verdicts`` saying why it was quoted or passed over."""
-        floor = ranked[0].ranking - self.margin
+    def _choose(self, ranked: list[Scored], verdicts: dict[EvidenceKey, list[Verdict]],
+                threshold: float) -> list[tuple[Scored, list[_Sentence]]]:
+        """The best candidate and close runners-up (within ``margin`` of its log-odds, themselves above the
+        threshold), each with the sentences it adds, up to ``max_sentences`` in all; each candidate looked at
+        gets a verdict in ``verdicts`` saying why it was quoted or passed over."""
+        floor = ranked[0].log_odds - self.margin
         chosen: list[_Sentence] = []
-        groups: list[tuple[Evidence, list[_Sentence]]] = []
+        groups: list[tuple[Scored, list[_Sentence]]] = []
         for candidate in ranked:
-            said = verdicts.setdefault(key(candidate), [])
-            if candidate.ranking < floor or len(chosen) >= self.max_sentences:
-                said.append(Verdict("choose", "failed", "below_margin" if candidate.ranking < floor else "answer_full"))
+            said = verdicts.setdefault(key(candidate.evidence), [])
+            if candidate.log_odds < floor or len(chosen) >= self.max_sentences:
+                said.append(Verdict("choose", "failed",
+                                    "below_margin" if candidate.log_odds < floor else "answer_full"))
+                break
+            if groups and candidate.probability < threshold:
+                said.append(Verdict("choose", "failed", "below_threshold"))
                 break
             taken = {c.key for c in chosen}
-            new = [s for s in _sentences(candidate) if s.key not in taken]
+            new = [s for s in _sentences(candidate.evidence) if s.key not in taken]
             if new and "leaning" not in self.checks_off and _dangles(new[0]):
                 # it leans on a sentence outside its passage ("He was 20 at the time.")
                 said.append(Verdict("leaning", "failed", "leans_on_sentence_outside_passage"))
@@ -212,7 +207,7 @@ class ExtractiveAnswerer:
             said.append(Verdict("choose", "passed", "quoted"))
             chosen.extend(new)
             groups.append((candidate, new))
-        return groups or [(ranked[0], _sentences(ranked[0]))]
+        return groups or [(ranked[0], _sentences(ranked[0].evidence))]
 
 
 @dataclass(frozen=True)
@@ -249,32 +244,18 @@ def _leaned_on(sentence: _Sentence) -> _Sentence | None:
     return _Sentence(passage, passage.start + earlier[-1].start, passage.start + earlier[-1].end)
 
 
-def _surest_names_first(fitting: list[tuple[Evidence, Span]], kind: Expected,
-                        verdicts: dict[EvidenceKey, list[Verdict]]) -> list[Evidence]:
-    """The fitting evidence (with the span each gives) in ranking order; for a name question, a name the rules
-    know to be of the kind asked for ("Alex Weiss, a psychologist" for "which psychologist") outranks one
-    they cannot place, by ``SURE_NAME_BONUS`` (a "sure_name" verdict in ``verdicts`` says which)."""
-    if not kind.is_name:
-        return [item for item, _ in fitting]
-    for item, span in fitting:
-        verdicts.setdefault(key(item), []).append(
-            Verdict("sure_name", "passed", "name_of_asked_kind_bonus") if span.sure
-            else Verdict("sure_name", "skipped", "kind_of_name_unknown"))
-    ranked = [replace(item, boost=item.boost + SURE_NAME_BONUS) if span.sure else item for item, span in fitting]
-    return sorted(ranked, key=lambda e: (-e.ranking, e.rank, len(e.spans)))
-
-
-def _supporting(groups: list[tuple[Evidence, list[_Sentence]]], short: str,
-                verdicts: dict[EvidenceKey, list[Verdict]]) -> list[tuple[Evidence, list[_Sentence]]]:
+def _supporting(groups: list[tuple[Scored, list[_Sentence]]], short: str,
+                verdicts: dict[EvidenceKey, list[Verdict]]) -> list[tuple[Scored, list[_Sentence]]]:
     """The lead evidence and the runners-up that state the short answer (``short``); each one left out gets
     a verdict saying so."""
     kept = groups[:1]
     needle = _normal(short)
-    for evidence, sentences in groups[1:]:
-        if needle in _normal(evidence.text):
-            kept.append((evidence, sentences))
+    for candidate, sentences in groups[1:]:
+        if needle in _normal(candidate.evidence.text):
+            kept.append((candidate, sentences))
         else:
-            verdicts.setdefault(key(evidence), []).append(Verdict("supports", "failed", "does_not_state_short_answer"))
+            verdicts.setdefault(key(candidate.evidence), []).append(
+                Verdict("supports", "failed", "does_not_state_short_answer"))
     return kept
 
 

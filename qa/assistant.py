@@ -14,7 +14,9 @@ import numpy as np
 from embeddings import Reranker, load_reranker
 from qa.answer_type import expected
 from qa.answering import decisions
+from qa.answering.candidates import Ranking
 from qa.answering.checks import Asked
+from qa.answering.scorer import COSINE, CROSS_ENCODER, AnswerScorer, load_weights
 from qa.answering.trace import Trace
 from qa.answers import ExtractiveAnswerer, checks_named
 from qa.collection import Collection
@@ -29,8 +31,6 @@ from qa.types import Answer, SearchFilters
 
 log = logging.getLogger(__name__)
 
-# Without a cross-encoder, sentences are scored by embedding cosine, on another scale.
-COSINE_THRESHOLD = 0.35
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Assistant:
         self.collection = Collection(self.config)
         self._reranker: Reranker | None = None
         self._reranker_loaded = False
+        self._answer_scorer: AnswerScorer | None = None
         self._lock = threading.Lock()
 
     @property
@@ -88,9 +89,14 @@ class Assistant:
         return cosine
 
     @property
-    def threshold(self) -> float:
-        """Below this best-sentence score the assistant abstains (the scale depends on the scorer)."""
-        return self.config.abstain_threshold if self.reranker is not None else COSINE_THRESHOLD
+    def answer_scorer(self) -> AnswerScorer:
+        """The fitted scorer for the candidates' scale: cross-encoder logits, or cosines without a reranker;
+        ``Config.abstain_threshold`` (a probability) overrides its fitted threshold when set."""
+        if self._answer_scorer is None:
+            weights = load_weights(CROSS_ENCODER if self.reranker is not None else COSINE)
+            threshold = self.config.abstain_threshold
+            self._answer_scorer = AnswerScorer(weights, threshold if 0.0 < threshold < 1.0 else None)
+        return self._answer_scorer
 
     @property
     def retriever(self) -> Retriever:
@@ -153,8 +159,8 @@ class Assistant:
         elif use_llm and not self.config.llm_enabled:
             notes.append("No LLM is configured (QA_LLM_BASE_URL, QA_LLM_MODEL); answered extractively.")
         if answer is None:
-            answerer = ExtractiveAnswerer(self.threshold, self.config.answer_max_sentences, self.config.answer_margin,
-                                          checks_named(self.config.answer_checks_off))
+            answerer = ExtractiveAnswerer(self.answer_scorer, self.config.answer_max_sentences,
+                                          self.config.answer_margin, checks_named(self.config.answer_checks_off))
             answer = answerer.answer(question, query, passages, retrieval.evidence, retrieval.window, explain)
             for piece in _pieces(answer.text):
                 yield Event("delta", piece)
@@ -162,8 +168,8 @@ class Assistant:
             answer.decision = decisions.by_llm(answer)
             if explain:
                 asked = Asked(question, expected(question), retrieval.window)
-                answer.trace = decisions.trace(asked, retrieval.evidence, [], {}, set(), set(), answer.decision,
-                                               self.threshold)
+                answer.trace = decisions.trace(asked, retrieval.evidence, Ranking([], []), set(), set(),
+                                               answer.decision, None)
         answer.notes = notes + answer.notes
         finished = time.perf_counter()
         answer.timings_ms = {**answer.timings_ms, "retrieve": (searched - started) * 1000,

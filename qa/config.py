@@ -38,9 +38,9 @@ class Config:
     sentence_budget: int = 16  # ... at most this many of their sentences, picked by a cheap first stage
     top_k: int = 10
     max_top_k: int = 100  # the most passages one search returns (`qa search -k`, GET /api/search?k=)
-    abstain_threshold: float = -3.0  # cross-encoder logit; calibrated on the newsdev and quail_news dev halves
+    abstain_threshold: float = 0.0  # probability of answering below which it abstains; 0: the scorer's fitted one
     answer_max_sentences: int = 3
-    answer_margin: float = 1.0  # runners-up within this many logits of the best evidence join the answer
+    answer_margin: float = 1.0  # runners-up within this many log-odds of the best candidate join the answer
     # Answering checks switched off, comma-separated (benchmarks/ablation.py switches each): date_window, year,
     # outcome, life_event, answer_kind, sure_name, off_point, leaning, supports. "supports" (quote only what states
     # the short answer) is off by default: on the newsdev dev half it lost 1 of 63 answerable questions and gained

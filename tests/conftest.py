@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from qa.answering.features import FEATURES
+from qa.answering.scorer import AnswerScorer, ScorerWeights
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -17,6 +20,20 @@ SEED_TITLE = "Japan, South Korea agree to boost exchanges between defense person
 
 
 # --- core fixtures -----------------------------------------------------------------------------
+def rule_scorer(failed_check: float = -20.0, sure_kind: float = 1.0, behind_best: float = 0.0,
+                off_point: float = 1.0) -> AnswerScorer:
+    """A scorer with weights set by hand, for tests of the answering mechanics (the fitted weights change with
+    each fit): log-odds = the model score + 3 (so the threshold, probability 0.5, sits at a score of -3),
+    ``failed_check`` for each failed check, ``sure_kind`` for a span of exactly the asked kind; it abstains
+    when the best candidate is more than ``off_point`` behind the best-rated sentence."""
+    coef = dict.fromkeys(FEATURES, 0.0)
+    coef.update(model_score=1.0, behind_best=behind_best, year_conflict=failed_check, outcome_unstated=failed_check,
+                other_life_event=failed_check, kind_missing=failed_check, kind_sure=sure_kind)
+    weights = ScorerWeights(FEATURES, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES),
+                            tuple(coef[name] for name in FEATURES), 3.0, 0.5, off_point, "tests")
+    return AnswerScorer(weights)
+
+
 def small_corpus(folder: Path) -> Path:
     """The seed article plus three short JSONL articles from two sources; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)

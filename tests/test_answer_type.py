@@ -13,7 +13,7 @@ from qa.names import NameKind, names
 from qa.outcome import other_life_event, outcome_unstated
 from qa.sentences import ends_quotation, leans_back
 from qa.types import Passage
-from tests.conftest import assistant_over
+from tests.conftest import assistant_over, rule_scorer
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -273,7 +273,7 @@ def test_an_answer_never_opens_with_a_sentence_leaning_on_one_outside_its_passag
                       start=500, end=500 + len(text), score=1.0)
     leaning = Evidence(passage, 0, ((500, 532),), text[:32], score=5.0)
     standalone = Evidence(passage, 0, ((533, 500 + len(text)),), text[33:], score=4.5)
-    answer = ExtractiveAnswerer(threshold=-3.0, margin=2.0).answer(
+    answer = ExtractiveAnswerer(rule_scorer(), margin=2.0).answer(
         "When did Platz throw the bottle into the sea?", "", [passage], [leaning, standalone])
     assert not answer.abstained
     assert answer.text.startswith("Platz threw the bottle"), answer.text
@@ -299,7 +299,7 @@ def test_an_answer_never_opens_with_the_tail_of_a_quotation() -> None:
                                "What made the crane fall?", [passage])
     pairs = [e for e in evidence if len(e.spans) == 2]
     assert pairs and not any(e.text.startswith("There are no casualties") for e in pairs)
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("What made the crane fall?", "", [passage], evidence)
+    answer = ExtractiveAnswerer(rule_scorer()).answer("What made the crane fall?", "", [passage], evidence)
     assert answer.text.startswith("The crane fell because of strong winds"), answer.text
 
 
@@ -307,7 +307,7 @@ def test_a_leaning_quote_is_not_given_the_tail_of_a_quotation_as_its_opening() -
     text = ("Tabata said: “Nobody knew. We all were.” His research followed the monitoring of Japan’s speed "
             "skating team. The other group trained on bikes.")
     research = _sentence(_passage("hiit", text), "His research", "team.")
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("Which team was he monitoring?", "", [research.passage],
+    answer = ExtractiveAnswerer(rule_scorer()).answer("Which team was he monitoring?", "", [research.passage],
                                                        [research])
     assert answer.text.startswith("His research followed"), answer.text
 
@@ -324,7 +324,7 @@ def test_a_passage_opening_on_a_leaning_sentence_is_grown_back_by_the_sentence_i
     operates = _sentence(passage, "It operates", "schools.")
     [grown] = with_sentence_before([operates], {"uchicago": article}.get)
     assert grown.passage.start == 0 and grown.passage.text == article and grown.spans == operates.spans
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("What does the university operate?", "", [passage], [grown])
+    answer = ExtractiveAnswerer(rule_scorer()).answer("What does the university operate?", "", [passage], [grown])
     assert answer.text.startswith("The University of Chicago runs several schools. It operates"), answer.text
     citation = answer.citations[0]
     assert article[citation.start : citation.end] == citation.quote  # offsets still index the article
@@ -337,6 +337,6 @@ def test_a_quote_reaches_back_along_a_chain_of_leaning_sentences() -> None:
             "It was his act of forgiveness, after 27 years in prison, that made him a statesman.")
     passage = _passage("mandela", text)
     forgiveness = _sentence(passage, "It was", "statesman.")
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("How many years was Mandela in prison?", "", [passage],
+    answer = ExtractiveAnswerer(rule_scorer()).answer("How many years was Mandela in prison?", "", [passage],
                                                        [forgiveness])
     assert answer.text.startswith("Mandela's death sends South Africa"), answer.text

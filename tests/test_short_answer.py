@@ -14,6 +14,7 @@ from qa.assistant import Assistant
 from qa.evidence import Evidence
 from qa.export import Exchange, answer_json, answer_text, conversation_markdown
 from qa.types import Passage
+from tests.conftest import rule_scorer
 from qa.ui import render
 
 SEED_SENTENCE = ("Japanese Defense Minister Shinjiro Koizumi and his South Korean counterpart Ahn Gyu Back decided "
@@ -61,7 +62,7 @@ def test_a_runner_up_that_does_not_state_the_short_answer_is_not_quoted() -> Non
     other = _evidence("Prime Minister Sanae Takaichi hosted South Korean President Lee Jae Myung in Nara.", 6.0,
                       "nara")
     question = "Who is the South Korean defense minister?"
-    answer = ExtractiveAnswerer(threshold=-3.0).answer(question, "", [lead.passage, other.passage], [lead, other],
+    answer = ExtractiveAnswerer(rule_scorer()).answer(question, "", [lead.passage, other.passage], [lead, other],
                                                        explain=True)
     assert answer.short_answer == "Ahn Gyu Back"
     assert [c.article_id for c in answer.citations] == ["seed"] and "Takaichi" not in answer.text
@@ -72,14 +73,14 @@ def test_a_runner_up_that_does_not_state_the_short_answer_is_not_quoted() -> Non
     assert ("supports", "failed", "does_not_state_short_answer") in [(v.check, v.outcome, v.reason)
                                                                      for v in dropped.checks]
     # Switched off (for the ablation), the runner-up is quoted as before.
-    unchecked = ExtractiveAnswerer(threshold=-3.0, checks_off=frozenset({"supports"})).answer(
+    unchecked = ExtractiveAnswerer(rule_scorer(), checks_off=frozenset({"supports"})).answer(
         question, "", [lead.passage, other.passage], [lead, other])
     assert [c.article_id for c in unchecked.citations] == ["seed", "nara"]
 
 
 def test_the_short_answer_opens_every_rendering_in_bold() -> None:
     hostile = _evidence("The <b>bridge</b> cost 240 million euros.", 5.0, "bridge")
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("How much did the bridge cost?", "", [hostile.passage],
+    answer = ExtractiveAnswerer(rule_scorer()).answer("How much did the bridge cost?", "", [hostile.passage],
                                                        [hostile])
     assert answer.short_answer == "240 million euros" and answer.text.startswith("The <b>bridge</b>")
     assert answer_json(answer)["short_answer"] == "240 million euros"
@@ -93,10 +94,10 @@ def test_the_short_answer_opens_every_rendering_in_bold() -> None:
 
 def test_no_short_answer_when_abstaining_or_asked_nothing_particular() -> None:
     weak = _evidence("The bridge cost 240 million euros.", -6.0, "bridge")
-    abstained = ExtractiveAnswerer(threshold=-3.0).answer("How much did the bridge cost?", "", [weak.passage], [weak])
+    abstained = ExtractiveAnswerer(rule_scorer()).answer("How much did the bridge cost?", "", [weak.passage], [weak])
     assert abstained.abstained and abstained.short_answer is None and answer_json(abstained)["short_answer"] is None
     why = _evidence("The crane fell because of strong winds.", 5.0, "crane")
-    answered = ExtractiveAnswerer(threshold=-3.0).answer("Why did the crane fall?", "", [why.passage], [why])
+    answered = ExtractiveAnswerer(rule_scorer()).answer("Why did the crane fall?", "", [why.passage], [why])
     assert not answered.abstained and answered.short_answer is None
     assert answer_text(answered).startswith("The crane fell")
 

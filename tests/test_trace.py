@@ -28,7 +28,7 @@ from qa.evidence import Evidence
 from qa.timeframe import DateWindow
 from qa.types import Passage
 from qa.ui import render
-from tests.conftest import _free_port, small_corpus
+from tests.conftest import _free_port, rule_scorer, small_corpus
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning")]
@@ -91,13 +91,13 @@ def test_answer_kind_check_finds_the_span_in_article_offsets() -> None:
     assert missing.failed and missing.reason == "no_money" and missing.span is None
 
 
-def test_assess_skips_after_a_veto_unless_every_check_is_asked_for() -> None:
+def test_assess_runs_every_check_and_keeps_the_span_past_a_failed_one() -> None:
     asked = _asked("How many visitors came in 2005?")
     sentence = _evidence("Last year over 4 million visited.", "2007-03-01")
-    quick = assess(asked, sentence)
-    assert quick.span is None and [v.outcome for v in quick.verdicts] == ["failed", "skipped", "skipped", "skipped"]
-    full = assess(asked, sentence, every_check=True)
-    assert full.span is None and [v.outcome for v in full.verdicts][1:] == ["passed", "passed", "passed"]
+    assessment = assess(asked, sentence)
+    assert [(v.check, v.outcome) for v in assessment.verdicts] == [
+        ("year", "failed"), ("outcome", "passed"), ("life_event", "passed"), ("answer_kind", "passed")]
+    assert assessment.span is not None and sentence.text[assessment.span.start : assessment.span.end] == "4 million"
 
 
 def test_leaning_and_choose_verdicts() -> None:
@@ -106,7 +106,7 @@ def test_leaning_and_choose_verdicts() -> None:
                       start=500, end=500 + len(text), score=1.0)
     leaning = Evidence(passage, 0, ((500, 532),), text[:32], score=5.0)
     standalone = Evidence(passage, 0, ((533, 500 + len(text)),), text[33:], score=4.5)
-    answer = ExtractiveAnswerer(threshold=-3.0, margin=2.0).answer(
+    answer = ExtractiveAnswerer(rule_scorer(), margin=2.0).answer(
         "When did Platz throw the bottle into the sea?", "", [passage], [leaning, standalone], explain=True)
     assert answer.trace is not None and answer.decision is not None and answer.decision.code == "answered"
     first, second = answer.trace.candidates
@@ -116,39 +116,60 @@ def test_leaning_and_choose_verdicts() -> None:
     assert ("choose", "passed", "quoted") in [(v.check, v.outcome, v.reason) for v in second.checks]
 
 
-def test_a_sure_name_gets_its_bonus_and_says_so() -> None:
+def test_a_sure_name_outweighs_a_slightly_better_model_score_and_the_trace_says_why() -> None:
     sure = _evidence("The study was led by psychologist Alex Weiss, the university said.", score=4.0)
     unsure = _evidence("According to Weiss, the study took ten years.", score=4.5, article_id="b")
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("Which psychologist led the study?", "",
-                                                       [sure.passage, unsure.passage], [unsure, sure], explain=True)
+    answer = ExtractiveAnswerer(rule_scorer()).answer("Which psychologist led the study?", "",
+                                                      [sure.passage, unsure.passage], [unsure, sure], explain=True)
     assert answer.trace is not None
-    best = answer.trace.candidates[0]
-    assert best.article_id == "a" and best.final_score == 5.0 and best.chosen
-    assert ("sure_name", "passed") in [(v.check, v.outcome) for v in best.checks]
-    other = answer.trace.candidates[1]
-    assert other.final_score == 4.5 and ("sure_name", "skipped") in [(v.check, v.outcome) for v in other.checks]
+    best, other = answer.trace.candidates
+    assert best.article_id == "a" and best.chosen and best.features["kind_sure"] == 1.0
+    assert best.contributions["kind_sure"] == 1.0 and best.contributions["model_score"] == 4.0
+    assert other.features["kind_unsure"] == 1.0 and other.final_score is not None and best.final_score is not None
+    assert best.final_score > other.final_score  # 1/(1+e^-8) > 1/(1+e^-7.5)
+    assert "weighed: model_score +4.00, kind_sure +1.00" in "\n".join(answer.trace.lines())
+
+
+def test_strong_evidence_outweighs_a_weak_rule() -> None:
+    """A failed check lowers a candidate's log-odds by its weight instead of ruling it out: with a weight of
+    -2, a sentence the model rates 6 still answers; with -20 (a veto in all but name) it does not."""
+    sentence = _evidence("Last year over 4 million visited the park.", "2007-03-01")
+    question = "How many visitors came to the park in 2005?"
+    weak = ExtractiveAnswerer(rule_scorer(failed_check=-2.0)).answer(question, "", [sentence.passage], [sentence])
+    assert not weak.abstained and weak.confidence is not None and 0.99 < weak.confidence
+    strong = ExtractiveAnswerer(rule_scorer()).answer(question, "", [sentence.passage], [sentence])
+    assert strong.abstained and strong.decision is not None and strong.decision.code == "below_threshold"
+    assert "it is about another year" in strong.decision.reason
 
 
 # --- abstentions and their reason codes ------------------------------------------------------------
-@pytest.mark.parametrize(("question", "sentences", "code"), [
-    ("How much did the bridge cost?", ["The bridge opened on Monday with a parade."], "no_fitting_candidate"),
-    ("How much did the bridge cost?", ["The bridge cost 240 million euros."], "below_threshold"),
+@pytest.mark.parametrize(("question", "sentences", "scores", "code", "why"), [
+    ("How much did the bridge cost?", ["The bridge opened on Monday with a parade."], [5.0], "below_threshold",
+     "it does not give an amount"),
+    ("How much did the bridge cost?", ["The bridge cost 240 million euros."], [-6.0], "below_threshold",
+     "the model rates it a weak answer"),
     ("Which firm built the bridge?", ["The bridge was built by a company over four years.",
-                                      "Shares in the steel firm Acme Steel Ltd rose on Friday."], "off_point"),
+                                      "Shares in the steel firm Acme Steel Ltd rose on Friday."], [5.0, -1.5],
+     "below_threshold", "it is far behind the best-rated sentence"),
+    ("Which firm built the bridge?", ["The bridge was built by a company over four years.",
+                                      "Shares in the steel firm Acme Steel Ltd rose on Friday."], [5.0, 3.0],
+     "off_point", "the most likely answer is 2.0 behind the best-rated one"),
+    ("How much did the bridge cost?", [], [], "no_evidence", "No passage"),
 ])
-def test_every_abstention_has_a_reason_code(question: str, sentences: list[str], code: str) -> None:
-    scores = {"below_threshold": [-6.0], "off_point": [5.0, 3.0]}.get(code, [5.0])
+def test_every_abstention_has_a_reason_code(question: str, sentences: list[str], scores: list[float], code: str,
+                                            why: str) -> None:
     evidence = [_evidence(text, score=score, article_id=f"a{i}") for i, (text, score) in
                 enumerate(zip(sentences, scores, strict=True))]
-    answer = ExtractiveAnswerer(threshold=-3.0).answer(question, "", [e.passage for e in evidence], evidence)
+    scorer = rule_scorer(behind_best=-1.0)
+    answer = ExtractiveAnswerer(scorer).answer(question, "", [e.passage for e in evidence], evidence)
     assert answer.abstained and answer.trace is None  # no trace unless asked for ...
-    assert answer.decision is not None and answer.decision.code == code and answer.decision.reason
+    assert answer.decision is not None and answer.decision.code == code and why in answer.decision.reason
 
 
 def test_evidence_dated_outside_the_window_is_the_reason() -> None:
     window = DateWindow(date(2015, 9, 20), date(2015, 9, 26), "this week")
     old = _evidence("Over 345 pilgrims died in a stampede.", "2006-01-12")
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("How many pilgrims died this week?", "", [old.passage],
+    answer = ExtractiveAnswerer(rule_scorer()).answer("How many pilgrims died this week?", "", [old.passage],
                                                        [old], window, explain=True)
     assert answer.abstained and answer.decision is not None and answer.decision.code == "outside_window"
     assert answer.trace is not None and answer.trace.candidates[0].checks[0].reason == "outside_window"
@@ -254,7 +275,7 @@ def test_the_page_shows_the_reason_and_why_escaped(assistant: Assistant) -> None
     page = render.answer_message(abstained, 1)
     assert 'class="qa-reason"' in page and "Why no answer?" in page
     hostile = _evidence("The <script>x()</script> bridge cost 240 million euros.")
-    shown = ExtractiveAnswerer(threshold=-3.0).answer("How much did the bridge cost?", "", [hostile.passage],
+    shown = ExtractiveAnswerer(rule_scorer()).answer("How much did the bridge cost?", "", [hostile.passage],
                                                       [hostile], explain=True)
     why = render.why_details(shown.trace)  # type: ignore[arg-type]
     assert "<script>" not in why and "&lt;script&gt;" in why
@@ -263,22 +284,22 @@ def test_the_page_shows_the_reason_and_why_escaped(assistant: Assistant) -> None
 def test_a_check_switched_off_lets_its_candidates_through_and_says_so() -> None:
     sentence = _evidence("Last year over 4 million visited.", "2007-03-01")
     question = "How many visitors came in 2005?"
-    on = ExtractiveAnswerer(threshold=-3.0).answer(question, "", [sentence.passage], [sentence])
-    assert on.abstained and on.decision is not None and on.decision.code == "no_fitting_candidate"
-    off = ExtractiveAnswerer(threshold=-3.0, checks_off=checks_named("year, ")).answer(
+    on = ExtractiveAnswerer(rule_scorer()).answer(question, "", [sentence.passage], [sentence])
+    assert on.abstained and on.decision is not None and on.decision.code == "below_threshold"
+    off = ExtractiveAnswerer(rule_scorer(), checks_off=checks_named("year, ")).answer(
         question, "", [sentence.passage], [sentence], explain=True)
     assert not off.abstained and off.trace is not None
     verdicts = [(v.check, v.outcome, v.reason) for v in off.trace.candidates[0].checks]
     assert ("year", "skipped", "switched_off") in verdicts
     with pytest.raises(ValueError, match="unknown checks"):
-        ExtractiveAnswerer(threshold=-3.0, checks_off=checks_named("yeer"))
+        ExtractiveAnswerer(rule_scorer(), checks_off=checks_named("yeer"))
 
 
 def test_the_markdown_trace_keeps_article_text_literal() -> None:
     from qa.export import Exchange, conversation_markdown, trace_markdown
 
     hostile = _evidence("The ```<script>x()</script>``` bridge cost 240 million euros.")
-    answer = ExtractiveAnswerer(threshold=-3.0).answer("How much did the bridge cost?", "", [hostile.passage],
+    answer = ExtractiveAnswerer(rule_scorer()).answer("How much did the bridge cost?", "", [hostile.passage],
                                                        [hostile], explain=True)
     block = trace_markdown(answer)
     assert block.startswith("\n```text\n") and block.rstrip().endswith("```") and block.count("```") == 2

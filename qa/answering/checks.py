@@ -2,8 +2,9 @@
 
 Each check wraps one rule of :mod:`qa.answer_type`, :mod:`qa.outcome` or :mod:`qa.timeframe` (the rules
 themselves are unchanged): :class:`DateWindowCheck` keeps evidence from the question's date window, and
-:data:`FITTING_CHECKS` decide, in order, whether a sentence gives the kind of answer asked for. The
-answerer runs them through :func:`assess`; a failed verdict rules the candidate out, with a reason code.
+the others say whether a sentence gives the kind of answer asked for, about the year and the event asked
+about. The answerer runs them through :func:`assess`; each verdict (with its reason code) becomes a feature
+of the answer scorer (:mod:`qa.answering.scorer`), so no rule but the date window vetoes a candidate alone.
 """
 
 from __future__ import annotations
@@ -132,43 +133,29 @@ class AnswerKindCheck:
 
 
 ANSWER_KIND = AnswerKindCheck()
-# The vetoes checked before the answer's kind, in order: the first that fails rules the candidate out.
-VETOES: tuple[Check, ...] = (YearCheck(), OutcomeCheck(), LifeEventCheck())
+# The checks whose failure counts against a candidate (features of the scorer), run before the answer's kind.
+EVENT_CHECKS: tuple[Check, ...] = (YearCheck(), OutcomeCheck(), LifeEventCheck())
 DATE_WINDOW = DateWindowCheck()
-CHECK_NAMES = frozenset({DATE_WINDOW.name, ANSWER_KIND.name, *(check.name for check in VETOES)})
+CHECK_NAMES = frozenset({DATE_WINDOW.name, ANSWER_KIND.name, *(check.name for check in EVENT_CHECKS)})
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """The verdicts of the fitting checks on one candidate, and the answer's span when all passed."""
+    """The verdicts of the checks on one candidate, and the span of the asked kind it gives, if any."""
 
     verdicts: tuple[Verdict, ...]
-    span: Span | None  # in ``evidence.text``; None when a check failed
+    span: Span | None  # in ``evidence.text``; None when it gives none
 
 
-def assess(asked: Asked, evidence: Evidence, every_check: bool = False,
-           off: frozenset[str] = frozenset()) -> Assessment:
-    """Runs the vetoes then the answer-kind check on ``evidence``. The first failure rules it out; the
-    checks after it are skipped, unless ``every_check`` (for a trace) runs them all for their verdicts.
-    The checks named in ``off`` are skipped (an ablation); with the answer-kind one off, any sentence fits."""
-    verdicts: list[Verdict] = []
-    ruled_out = False
-    for check in VETOES:
-        if check.name in off:
-            verdicts.append(Verdict(check.name, "skipped", "switched_off"))
-            continue
-        if ruled_out and not every_check:
-            verdicts.append(Verdict(check.name, "skipped", "earlier_check_failed"))
-            continue
-        verdict = check.verdict(asked, evidence)
-        verdicts.append(verdict)
-        ruled_out = ruled_out or verdict.failed
-    if ruled_out and not every_check:
-        verdicts.append(Verdict(ANSWER_KIND.name, "skipped", "earlier_check_failed"))
-        return Assessment(tuple(verdicts), None)
+def assess(asked: Asked, evidence: Evidence, off: frozenset[str] = frozenset()) -> Assessment:
+    """Runs every check on ``evidence``; none rules it out by itself: each verdict is a feature of the answer
+    scorer (:mod:`qa.answering.features`). The checks named in ``off`` are skipped (an ablation); with the
+    answer-kind one off, the whole text is the span."""
+    verdicts = [Verdict(check.name, "skipped", "switched_off") if check.name in off else check.verdict(asked, evidence)
+                for check in EVENT_CHECKS]
     if ANSWER_KIND.name in off:
         verdicts.append(Verdict(ANSWER_KIND.name, "skipped", "switched_off"))
-        return Assessment(tuple(verdicts), None if ruled_out else Span(0, len(evidence.text), sure=False))
+        return Assessment(tuple(verdicts), Span(0, len(evidence.text), sure=False))
     span = ANSWER_KIND.span(asked, evidence)
     verdicts.append(ANSWER_KIND.verdict_of(span, asked, evidence))
-    return Assessment(tuple(verdicts), None if ruled_out else span)
+    return Assessment(tuple(verdicts), span)

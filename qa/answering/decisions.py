@@ -3,11 +3,13 @@ gathers every candidate's verdicts behind it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from qa.answer_type import Expected
+from qa.answering.candidates import EvidenceKey, Ranking, Scored, key
 from qa.answering.checks import Asked
-from qa.answering.trace import Candidate, Decision, Trace, Verdict
+from qa.answering.features import AGAINST
+from qa.answering.trace import Candidate, Decision, Trace
 from qa.evidence import Evidence
 from qa.types import Answer
 
@@ -17,43 +19,41 @@ WHAT = {Expected.ANY: "an answer from an article of a fitting year", Expected.NU
         Expected.YEAR: "a year", Expected.TIME: "a time", Expected.NAME: "a name", Expected.PERSON: "a name",
         Expected.ORGANISATION: "an organisation's name", Expected.PLACE: "a place"}
 
-EvidenceKey = tuple[str, tuple[tuple[int, int], ...]]
-
 EMPTY_QUESTION = Decision(False, "empty_question", "The question has no words to search for.")
 
 
-def key(evidence: Evidence) -> EvidenceKey:
-    """What identifies one candidate across re-rankings: its article and sentence spans."""
-    return evidence.passage.article_id, evidence.spans
-
-
-def abstention(asked: Asked, evidence: Sequence[Evidence], eligible: Sequence[Evidence],
-               verdicts: Mapping[EvidenceKey, list[Verdict]], confidence: float | None, threshold: float,
-               off_point: bool) -> Decision:
-    """Why the answerer abstains (it has found it must): the first of no evidence, none in the date window,
-    none of the asked kind, the best too weak, the closest ones not of the asked kind."""
+def abstention(asked: Asked, evidence: Sequence[Evidence], ranking: Ranking, threshold: float,
+               off_point: float) -> Decision:
+    """Why the answerer abstains (it has found it must): no evidence, none in the date window, the best
+    candidate's probability of answering below the threshold (with what counted most against it), or the best
+    candidate more than ``off_point`` behind the best-rated sentence."""
     what = WHAT[asked.kind]
+    best = ranking.best
     if not evidence:
         return Decision(False, "no_evidence", "No passage close enough to the question was found.")
-    if not eligible and asked.window is not None:
-        return Decision(False, "outside_window", f"All the evidence is dated outside {asked.window.label} "
-                                                 f"(“{asked.window.phrase}”).")
-    if confidence is None:
-        failures = [v for v in verdicts.get(key(eligible[0]), []) if v.failed]
-        best = f" (the best candidate failed the {failures[0].check} check: {failures[0].reason})" if failures else ""
-        return Decision(False, "no_fitting_candidate", f"No candidate gives {what}{best}.")
-    if confidence < threshold:
-        return Decision(False, "below_threshold", f"The best candidate that gives {what} scores {confidence:.2f}, "
-                                                  f"below the threshold {threshold:.2f}.")
-    if off_point:
-        return Decision(False, "off_point", f"The passages closest to the question don't give {what}.")
-    raise ValueError("abstention() called for an answer that passes every test")
+    if best is None:
+        if asked.window is not None:
+            return Decision(False, "outside_window", f"All the evidence is dated outside {asked.window.label} "
+                                                     f"(“{asked.window.phrase}”).")
+        return Decision(False, "no_evidence", "No passage close enough to the question was found.")
+    if best.probability >= threshold:
+        behind = best.features["behind_best"]
+        if behind <= off_point:
+            raise ValueError("abstention() called for an answer that passes every test")
+        return Decision(False, "off_point", f"The sentences closest to the question don't give {what}: the most "
+                                            f"likely answer is {behind:.1f} behind the best-rated one (at most "
+                                            f"{off_point:.1f} is allowed).")
+    against = [name for name, part in sorted(best.contributions.items(), key=lambda item: item[1]) if part < 0][:2]
+    why = " and ".join(AGAINST[name].format(what=what) for name in against)
+    return Decision(False, "below_threshold", f"The best candidate is {best.probability:.0%} likely to answer, "
+                                              f"below the threshold {threshold:.0%}" + (f": {why}." if why else "."))
 
 
-def answered(asked: Asked, confidence: float, threshold: float) -> Decision:
-    """Why the answerer answers: the best candidate of the asked kind is strong enough."""
-    return Decision(True, "answered", f"The best candidate gives {WHAT[asked.kind]} and scores {confidence:.2f} "
-                                      f"(threshold {threshold:.2f}).")
+def answered(asked: Asked, best: Scored, threshold: float) -> Decision:
+    """Why the answerer answers: the best candidate is likely enough to answer."""
+    gives = f", and gives {WHAT[asked.kind]}" if best.span is not None and asked.kind is not Expected.ANY else ""
+    return Decision(True, "answered", f"The best candidate is {best.probability:.0%} likely to answer "
+                                      f"(threshold {threshold:.0%}){gives}.")
 
 
 def by_llm(answer: Answer) -> Decision:
@@ -63,20 +63,22 @@ def by_llm(answer: Answer) -> Decision:
     return Decision(True, "llm_answered", "The LLM composed this answer from the passages it was given.")
 
 
-def trace(asked: Asked, evidence: Sequence[Evidence], fitting: Sequence[Evidence],
-          verdicts: Mapping[EvidenceKey, list[Verdict]], chosen: set[EvidenceKey], corroborating: set[EvidenceKey],
-          decision: Decision, threshold: float) -> Trace:
-    """The trace of one answer: the candidates that may answer in the answerer's order (with the ranking it
-    used), then the others in retrieval order, each with its verdicts."""
-    ranked = {key(e): e.ranking for e in fitting}
-    order = [*fitting, *(e for e in evidence if key(e) not in ranked)]
+def trace(asked: Asked, evidence: Sequence[Evidence], ranking: Ranking, chosen: set[EvidenceKey],
+          corroborating: set[EvidenceKey], decision: Decision, threshold: float | None) -> Trace:
+    """The trace of one answer: the candidates in the scorer's order (each with its probability, features and
+    what each feature added), then those outside the date window in retrieval order, each with its verdicts."""
+    ranked = {key(s.evidence): s for s in ranking.ranked}
+    order = [*(s.evidence for s in ranking.ranked), *(e for e in evidence if key(e) not in ranked)]
     candidates = []
     for item in order:
         k = key(item)
+        scored = ranked.get(k)
         candidates.append(Candidate(
             article_id=item.passage.article_id, title=item.passage.title, date=item.passage.date, text=item.text,
             start=item.start, end=item.end, model_score=round(item.score, 4), boost=round(item.boost, 4),
-            checks=list(verdicts.get(k, [])),
-            final_score=round(ranked[k], 4) if k in ranked else None,
+            checks=list(ranking.verdicts.get(k, [])),
+            final_score=round(scored.probability, 4) if scored is not None else None,
+            features={name: round(value, 4) for name, value in scored.features.items()} if scored else {},
+            contributions=scored.contributions if scored is not None else {},
             chosen=k in chosen, corroborates=k in corroborating))
     return Trace(asked.facts(), candidates, decision, threshold)

@@ -55,9 +55,11 @@ class Candidate:
     start: int  # span of ``text`` in the article
     end: int
     model_score: float  # the cross-encoder's (or the cosine fallback's) score
-    boost: float  # added for ranking by the question's date (window, nearness) and a sure name
+    boost: float  # the question's date (window, nearness): one of the scorer's features
     checks: list[Verdict] = field(default_factory=list)
-    final_score: float | None = None  # what ranked it among the candidates that may answer (None: none may)
+    final_score: float | None = None  # the scorer's probability that it answers (None: outside the date window)
+    features: dict[str, float] = field(default_factory=dict)  # what the scorer read of it
+    contributions: dict[str, float] = field(default_factory=dict)  # what each feature added to its log-odds
     chosen: bool = False  # quoted in the answer
     corroborates: bool = False  # cited as "also reported by"
 
@@ -78,7 +80,7 @@ class Trace:
     facts: QuestionFacts | None
     candidates: list[Candidate]
     decision: Decision
-    threshold: float | None = None  # the score below which the best fitting candidate is too weak
+    threshold: float | None = None  # the probability below which the best candidate is too weak
 
     def as_json(self) -> dict:
         """The trace as JSON: ``facts``, ``candidates`` (each with ``score``, ``checks``, ``chosen``),
@@ -113,11 +115,13 @@ class Trace:
             out.append(f"  candidates (best first, {len(shown)} of {len(self.candidates)}):")
         for number, candidate in enumerate(self.candidates[:limit], 1):
             mark = " [chosen]" if candidate.chosen else " [also reported]" if candidate.corroborates else ""
-            score = "—" if candidate.final_score is None else f"{candidate.final_score:.2f}"
-            out.append(f"  {number}. score {score} (model {candidate.model_score:.2f}){mark} "
+            score = "outside the date window" if candidate.final_score is None else f"{candidate.final_score:.0%}"
+            out.append(f"  {number}. {score} (model {candidate.model_score:.2f}){mark} "
                        f"{candidate.title} ({candidate.date or 'undated'})")
             out.append(f"     “{_shortened(candidate.text)}”")
             out.append("     " + " · ".join(_verdict_text(v, candidate) for v in candidate.checks))
+            if candidate.contributions:
+                out.append("     weighed: " + ", ".join(_weighed(candidate.contributions)))
         return out
 
 
@@ -127,6 +131,12 @@ def _verdict_text(verdict: Verdict, candidate: Candidate) -> str:
     if verdict.span is not None and verdict.span != (candidate.start, candidate.end):
         found = f" “{candidate.text[verdict.span[0] - candidate.start : verdict.span[1] - candidate.start]}”"
     return f"{verdict.check}: {verdict.outcome} ({verdict.reason}){found}"
+
+
+def _weighed(contributions: dict[str, float], most: int = 4) -> list[str]:
+    """The ``most`` features that moved a candidate's log-odds furthest, signed ("kind_sure +1.2")."""
+    strongest = sorted(contributions.items(), key=lambda item: -abs(item[1]))[:most]
+    return [f"{name} {part:+.2f}" for name, part in strongest]
 
 
 def _shortened(text: str, limit: int = 160) -> str:

@@ -28,6 +28,7 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 CONTEXT_CHARS = 260  # passage text kept on each side of the highlighted quote
 RELATED_CHARS = 360
 WHY_CANDIDATES = 5  # candidates shown under "Why this answer?"
+WHY_FEATURES = 4  # ... each with the features that moved its score most
 REPORT_ITEMS = 60  # items listed per outcome in an ingest report
 ARTICLE_ROWS = 500  # rows shown in the article list
 
@@ -124,13 +125,17 @@ def why_details(trace: Trace, limit: int = WHY_CANDIDATES) -> str:
     each with its score and every check's verdict (article text escaped)."""
     items = []
     for candidate in trace.candidates[:limit]:
-        score = "—" if candidate.final_score is None else f"{candidate.final_score:.2f}"
+        score = ("outside the date window" if candidate.final_score is None
+                 else f"{candidate.final_score:.0%} likely to answer")
         mark = " · chosen" if candidate.chosen else " · also reported" if candidate.corroborates else ""
         checks = "".join(f'<li class="qa-check qa-{esc(v.outcome)}">{esc(v.check)}: {esc(v.outcome)} '
                          f'({esc(v.reason)})</li>' for v in candidate.checks)
-        items.append(f'<li><div class="qa-why-head">score {esc(score)} (model {candidate.model_score:.2f}){esc(mark)}'
+        weighed = sorted(candidate.contributions.items(), key=lambda item: -abs(item[1]))[:WHY_FEATURES]
+        weights = ("<div class=\"qa-why-weights\">weighed: " + ", ".join(f"{esc(n)} {p:+.2f}" for n, p in weighed)
+                   + "</div>") if weighed else ""
+        items.append(f'<li><div class="qa-why-head">{esc(score)} (model {candidate.model_score:.2f}){esc(mark)}'
                      f' — {esc(candidate.title)} ({esc(candidate.date or "undated")})</div>'
-                     f'<div class="qa-why-text">“{_text(candidate.text)}”</div><ul>{checks}</ul></li>')
+                     f'<div class="qa-why-text">“{_text(candidate.text)}”</div>{weights}<ul>{checks}</ul></li>')
     facts = trace.facts
     asked = f'<div>Asks for: {esc(facts.kind)}</div>' if facts is not None else ""
     summary = "Why this answer?" if trace.decision.answered else "Why no answer?"

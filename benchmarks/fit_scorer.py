@@ -1,0 +1,285 @@
+"""Fits the answer scorer (qa/answering/scorer_weights.json) on the dev halves, and reports the test halves.
+
+1. Collect: every question of newsdev, quail_news and onestopqa (both halves) and XQuAD's dev half is asked
+   with its trace (``explain``); each candidate's features (qa.answering.features, the same function the
+   answerer scores with) are written with its label: 1 when it holds a gold answer in a gold article.
+   Once with the cross-encoder and once without it (cosine scores, ``QA_RERANKER_MODEL=none``).
+2. Fit: a logistic regression per scorer kind on the dev halves only, each set weighing the same and each
+   question the same within its set (an L2-regularised Newton fit in numpy: 14 features need no library).
+3. Threshold: on the dev halves, the probability (and the near-miss distance, ``off_point``) that answers the
+   most questions right (a gold answer, or an abstention on an unanswerable question) while abstaining on at
+   most ``--max-abstain`` of the answerable.
+4. Report: per set and half, how often the best candidate holds a gold answer, the abstention on answerable
+   and unanswerable questions, and the ablation (refitted without each feature) on the test halves.
+
+    python benchmarks/fit_scorer.py              # collect (cached), fit, write the weights and the report
+    python benchmarks/fit_scorer.py --refresh    # collect again (after a change to retrieval or features)
+    python benchmarks/fit_scorer.py --no-write   # report only; leave scorer_weights.json as it is
+
+Writes benchmarks/results/fit_scorer.txt; the collected features go to benchmarks/results/scorer/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa.answering.features import FEATURES  # noqa: E402
+from qa.answering.scorer import COSINE, CROSS_ENCODER, WEIGHTS_FILE, ScorerWeights  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+CACHE = RESULTS / "scorer"
+SETS = ("newsdev", "quail_news", "onestopqa", "xquad_en")
+ONLY_DEV = {"xquad_en"}  # XQuAD's test half stays for benchmarks/answer_quality.py
+# What each ablation leaves out: a check's features, or one other feature.
+ABLATIONS = {"year": ("year_conflict",), "outcome": ("outcome_unstated",), "life_event": ("other_life_event",),
+             "answer_kind": ("kind_missing", "kind_unsure", "kind_sure"),
+             **{name: (name,) for name in FEATURES if name not in {"year_conflict", "outcome_unstated",
+                                                                   "other_life_event", "kind_missing", "kind_unsure",
+                                                                   "kind_sure"}}}
+ABLATION_WEIGHTS = CACHE / "ablation-weights.json"  # read by benchmarks/ablation.py
+OFF_POINTS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, float("inf"))  # the near-miss distances tried
+BEHIND = FEATURES.index("behind_best")
+L2 = 1.0  # ridge on the standardised weights (per unit of total sample weight 1 per set)
+
+
+@dataclass
+class Asked:
+    """One question's candidates as collected: features, labels, and whether it can be answered."""
+
+    set_name: str
+    qid: str
+    split: str
+    answerable: bool
+    features: np.ndarray  # candidates x FEATURES
+    labels: np.ndarray  # 1 where the candidate holds a gold answer in a gold article
+
+
+def collect(set_name: str, kind: str, refresh: bool) -> Path:
+    """Asks the questions of ``set_name`` with the ``kind`` scorer's candidates; returns the features file."""
+    out = CACHE / f"{set_name}-{kind}.jsonl.gz"
+    if out.exists() and not refresh:
+        return out
+    from qa import evaluation
+    from qa.assistant import Assistant
+    from qa.config import Config
+    from qa.ingest import Ingestor
+
+    questions = evaluation.load_questions(DATA / set_name / "questions.jsonl",
+                                          "dev" if set_name in ONLY_DEV else "all")
+    config = Config.load(data_dir=CACHE / f"index-{set_name}")
+    if kind == COSINE:
+        config = replace(config, reranker_model="none")
+    assistant = Assistant(config)
+    Ingestor(assistant.collection).ingest([DATA / set_name / "corpus.jsonl"])
+    stems = {a.article.id: Path(a.article.source_path).stem for a in assistant.collection.store.articles()}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with gzip.open(out.with_suffix(".tmp"), "wt", encoding="utf-8") as handle:
+        for question, answer, _ in evaluation.run(assistant, questions, explain=True):
+            assert answer.trace is not None
+            rows = []
+            for candidate in answer.trace.candidates:
+                if not candidate.features:  # outside the date window: never scored
+                    continue
+                gold_article = not question.doc_ids or bool(
+                    {candidate.article_id, stems.get(candidate.article_id, "")} & set(question.doc_ids))
+                label = question.answerable and gold_article and evaluation.contains(candidate.text, question.answers)
+                rows.append({"f": [candidate.features[name] for name in FEATURES], "y": int(label)})
+            handle.write(json.dumps({"id": question.id, "split": "dev" if evaluation.in_split(question.id, "dev")
+                                     else "test", "answerable": question.answerable, "candidates": rows}) + "\n")
+    out.with_suffix(".tmp").replace(out)
+    assistant.collection.close()
+    print(f"collected {set_name} ({kind}): {len(questions)} questions in {time.perf_counter() - started:.0f} s",
+          flush=True)
+    return out
+
+
+def load(set_name: str, path: Path) -> list[Asked]:
+    """The collected questions of one set."""
+    asked = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            raw = json.loads(line)
+            features = np.asarray([c["f"] for c in raw["candidates"]], dtype=np.float64).reshape(-1, len(FEATURES))
+            labels = np.asarray([c["y"] for c in raw["candidates"]], dtype=np.float64)
+            asked.append(Asked(set_name, raw["id"], raw["split"], raw["answerable"], features, labels))
+    return asked
+
+
+def weights_of(model: tuple, use: list[int], cut: tuple[float, float], dev: list[Asked]) -> ScorerWeights:
+    """The stored form of a fitted model over the features ``use``."""
+    mean, scale, coef, intercept = model
+    return ScorerWeights(tuple(FEATURES[i] for i in use), tuple(mean.round(6)), tuple(scale.round(6)),
+                         tuple(coef.round(6)), round(intercept, 6), cut[0], cut[1],
+                         f"dev halves of {', '.join(SETS)}: {len(dev)} questions, "
+                         f"{sum(len(q.labels) for q in dev)} candidates")
+
+
+def fit(questions: list[Asked], use: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Logistic regression on the columns ``use``: (mean, scale, coef, intercept), standardised features."""
+    sets = {q.set_name for q in questions}
+    per_set = {s: sum(1 for q in questions if q.set_name == s and len(q.labels)) for s in sets}
+    x = np.concatenate([q.features[:, use] for q in questions if len(q.labels)])
+    y = np.concatenate([q.labels for q in questions if len(q.labels)])
+    w = np.concatenate([np.full(len(q.labels), 1.0 / (len(q.labels) * per_set[q.set_name]))
+                        for q in questions if len(q.labels)])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    beta = np.zeros(z.shape[1])
+    ridge = np.full(z.shape[1], L2 / len(x) * len(sets))
+    ridge[-1] = 0.0
+    for _ in range(50):  # Newton's method (IRLS)
+        p = 1.0 / (1.0 + np.exp(-(z @ beta)))
+        gradient = z.T @ (w * (p - y)) + ridge * beta
+        hessian = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(ridge + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return mean, scale, beta[:-1], float(beta[-1])
+
+
+Best = tuple[Asked, float, bool, float]  # a question, its best candidate's probability, gold or not, how far behind
+
+
+def best_of(questions: list[Asked], use: list[int], model: tuple) -> list[Best]:
+    """Per question: the best candidate's probability, whether it holds a gold answer, and how far behind the
+    best-rated sentence it is."""
+    mean, scale, coef, intercept = model
+    out = []
+    for q in questions:
+        if not len(q.labels):
+            out.append((q, 0.0, False, 0.0))
+            continue
+        odds = ((q.features[:, use] - mean) / scale) @ coef + intercept
+        top = int(np.argmax(odds))
+        out.append((q, float(1 / (1 + np.exp(-odds[top]))), bool(q.labels[top]), float(q.features[top, BEHIND])))
+    return out
+
+
+def rates(scored: list[Best], cut: tuple[float, float]) -> dict[str, float]:
+    """Best candidate holds gold (of answerable, answered), abstention on answerable and unanswerable, for
+    ``cut`` = (threshold, off_point)."""
+    threshold, off_point = cut
+    answers = [(q, p >= threshold and behind <= off_point, good) for q, p, good, behind in scored]
+    answerable = [(answered, good) for q, answered, good in answers if q.answerable]
+    unanswerable = [answered for q, answered, _ in answers if not q.answerable]
+    return {"gold": float(np.mean([a and good for a, good in answerable])) if answerable else np.nan,
+            "abstain_answerable": float(np.mean([not a for a, _ in answerable])) if answerable else np.nan,
+            "abstain_unanswerable": float(np.mean([not a for a in unanswerable])) if unanswerable else np.nan,
+            "n": len(scored)}
+
+
+def choose_threshold(scored: list[Best], max_abstain: float,
+                     off_points: tuple[float, ...] = OFF_POINTS) -> tuple[float, float]:
+    """The (threshold, off_point) that get most dev questions right (each set weighing the same) within
+    ``max_abstain`` of the answerable abstained; the largest off_point and lowest threshold among equals."""
+    sets = sorted({q.set_name for q, _, _, _ in scored})
+    best, chosen = -1.0, (0.5, float("inf"))
+    for off_point in sorted(off_points, reverse=True):
+        for threshold in np.arange(0.02, 0.9, 0.01):
+            cut = (round(float(threshold), 2), off_point)
+            right, abstained = 0.0, 0.0
+            for s in sets:
+                r = rates([row for row in scored if row[0].set_name == s], cut)
+                answerable = sum(1 for q, *_ in scored if q.set_name == s and q.answerable)
+                unanswerable = sum(1 for q, *_ in scored if q.set_name == s and not q.answerable)
+                right += (r["gold"] * answerable + (r["abstain_unanswerable"] * unanswerable if unanswerable else 0)
+                          ) / (answerable + unanswerable)
+                abstained += r["abstain_answerable"]
+            if abstained / len(sets) <= max_abstain and right > best + 1e-9:
+                best, chosen = right, cut
+    return chosen
+
+
+def report_lines(questions: list[Asked], use: list[int], model: tuple, cut: tuple[float, float]) -> list[str]:
+    """A table of the rates per set and half at ``cut`` (threshold, off_point)."""
+    lines = ["| set | half | questions | best holds gold (of answerable) | abstain answerable | abstain unanswerable |",
+             "|---|---|---|---|---|---|"]
+    for s in SETS:
+        for half in ("dev", "test"):
+            rows = [q for q in questions if q.set_name == s and q.split == half]
+            if not rows:
+                continue
+            r = rates(best_of(rows, use, model), cut)
+            lines.append(f"| {s} | {half} | {r['n']} | {_pct(r['gold'])} | {_pct(r['abstain_answerable'])} | "
+                         f"{_pct(r['abstain_unanswerable'])} |")
+    return lines
+
+
+def _pct(x: float) -> str:
+    return "—" if x != x else f"{100 * x:.1f} %"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--refresh", action="store_true", help="collect the features again")
+    parser.add_argument("--no-write", action="store_true", help="do not write qa/answering/scorer_weights.json")
+    parser.add_argument("--max-abstain", type=float, default=0.10,
+                        help="the most the threshold may abstain on answerable dev questions")
+    parser.add_argument("--kinds", default=f"{CROSS_ENCODER},{COSINE}")
+    args = parser.parse_args()
+    report = [f"# answer scorer — {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}",
+              "", "Fitted on the dev halves of " + ", ".join(SETS) + "; test halves never used to choose anything.",
+              "`python benchmarks/fit_scorer.py`", ""]
+    stored = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
+    for kind in args.kinds.split(","):
+        questions = [q for s in SETS for q in load(s, collect(s, kind, args.refresh))]
+        dev = [q for q in questions if q.split == "dev"]
+        every = list(range(len(FEATURES)))
+        model = fit(dev, every)
+        cut = choose_threshold(best_of(dev, every, model), args.max_abstain)
+        weights = weights_of(model, every, cut, dev)
+        stored[kind] = weights.as_json()
+        report += [f"## {kind}", "", f"threshold {cut[0]:.2f}, off_point {cut[1]} (dev, at most "
+                   f"{args.max_abstain:.0%} of answerable abstained); {weights.fitted_on}", "",
+                   "| feature | weight (standardised) |", "|---|---|"]
+        report += [f"| {name} | {c:+.3f} |" for name, c in zip(FEATURES, model[2], strict=True)]
+        report += ["", *report_lines(questions, every, model, cut), ""]
+        report += ["Ablation: refitted without a check's features, or one other feature (threshold chosen again on "
+                   "dev); test halves, best candidate holds gold / abstain answerable / abstain unanswerable:", "",
+                   "| without | " + " | ".join(s for s in SETS if s not in ONLY_DEV) + " |",
+                   "|---|" + "---|" * (len(SETS) - len(ONLY_DEV))]
+        ablated_weights = {}
+        for drop, names in (("(all features)", ()), ("off_point rule", ()), *ABLATIONS.items()):
+            use = [i for i, name in enumerate(FEATURES) if name not in names]
+            ablated = fit(dev, use)
+            t = choose_threshold(best_of(dev, use, ablated), args.max_abstain,
+                                 (float("inf"),) if drop == "off_point rule" else OFF_POINTS)
+            ablated_weights[drop] = weights_of(ablated, use, t, dev).as_json()
+            cells = []
+            for s in SETS:
+                if s in ONLY_DEV:
+                    continue
+                r = rates(best_of([q for q in questions if q.set_name == s and q.split == "test"], use, ablated), t)
+                cells.append(f"{_pct(r['gold'])} / {_pct(r['abstain_answerable'])} / "
+                             f"{_pct(r['abstain_unanswerable'])}")
+            report.append(f"| {drop} | " + " | ".join(cells) + " |")
+        report.append("")
+        if kind == CROSS_ENCODER:
+            ABLATION_WEIGHTS.write_text(json.dumps(ablated_weights, indent=1) + "\n", encoding="utf-8")
+    if not args.no_write:
+        WEIGHTS_FILE.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+    text = "\n".join(report)
+    print(text)
+    (RESULTS / "fit_scorer.txt").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
