@@ -1,7 +1,7 @@
 """What each answering check is worth: newsdev's (or another set's) dev and test halves with every check on,
 then with each one switched off, and the short answers given with every check on.
 
-A check of the scorer (year, outcome, life_event, answer_kind) is switched off by scoring with the weights
+A check of the scorer (year, outcome, answer_kind) is switched off by scoring with the weights
 refitted without its features (``benchmarks/fit_scorer.py`` writes them to results/scorer/ablation-weights.json:
 run it first); the date window and the answerer's own rules (leaning, supports) by ``Config.answer_checks_off``.
 
@@ -39,7 +39,7 @@ from qa.types import Answer  # noqa: E402
 DATA = ROOT.parent / "shared" / "eval" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 ABLATION_WEIGHTS = RESULTS / "scorer" / "ablation-weights.json"
-SCORED_CHECKS = ("year", "outcome", "life_event", "answer_kind")  # their features are refitted away
+SCORED_CHECKS = ("year", "outcome", "answer_kind")  # their features are refitted away
 # The kinds the short-answer target counts: who, when, where, how many (how much, how old, what share).
 SHORT_KINDS = {Expected.PERSON: "who", Expected.TIME: "when", Expected.DATE: "when", Expected.YEAR: "when",
                Expected.PLACE: "where", Expected.NUMBER: "how many", Expected.AGE: "how many",

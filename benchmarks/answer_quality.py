@@ -6,7 +6,6 @@ Questions are split 50/50 by id hash: `dev` is for tuning (the abstention thresh
 README reports.
 
     python benchmarks/answer_quality.py --split test            # report
-    python benchmarks/answer_quality.py --split dev --calibrate  # pick the abstention threshold
 
 Writes benchmarks/results/answer_quality-<split>.txt and the per-question JSONL beside it.
 """
@@ -60,55 +59,29 @@ def run_eval(corpus: Path, questions: Path, out: Path, split: str, env: dict[str
     return done.stdout
 
 
-def calibrate(open_results: Path, closed_results: Path, closed_questions: Path) -> str:
-    """Sweeps the abstention threshold over best-sentence scores; returns a table."""
-    answerable = [json.loads(line) for line in open_results.read_text().splitlines()]
-    gold = {json.loads(line)["id"]: json.loads(line) for line in closed_questions.read_text().splitlines()}
-    closed = [json.loads(line) for line in closed_results.read_text().splitlines()]
-    unanswerable = [r for r in closed if not gold[r["id"]]["answers"]]
-
-    def top(r: dict) -> float:
-        return r["retrieved"][0]["score"] if r["retrieved"] else -1e9
-
-    lines = ["threshold  abstain(answerable)  abstain(unanswerable)"]
-    for step in range(-40, 41):
-        t = step / 4
-        a = sum(top(r) < t for r in answerable) / len(answerable)
-        u = sum(top(r) < t for r in unanswerable) / len(unanswerable)
-        lines.append(f"{t:9.2f}  {100 * a:18.1f}%  {100 * u:20.1f}%")
-    return "\n".join(lines)
-
-
 def main() -> None:
-    """Runs the evaluation (or calibration) and writes the report."""
+    """Runs the evaluation and writes the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
-    parser.add_argument("--calibrate", action="store_true", help="never abstain, then sweep thresholds")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     work = RESULTS / "xquad"
     files = prepare(work)
     env = dict(os.environ)
-    if args.calibrate:
-        env["QA_ABSTAIN_THRESHOLD"] = "-1000"
     report = [f"# answer quality, split={args.split}, machine: {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} cores, python {platform.python_version()}"]
-    outputs = {}
     for name, (corpus, questions) in files.items():
         out = work / f"{name}-{args.split}-results.jsonl"
         summary = run_eval(corpus, questions, out, args.split, env, work / f"index-{name}")
-        outputs[name] = out
         report += [f"\n## xquad_en {name} corpus ({'all 48 articles' if name == 'open' else 'half held out'})",
                    summary.strip()]
     demo_out = RESULTS / f"demo-{args.split}-results.jsonl"
     report += ["\n## demo set over seeds/ (all 30 questions; written before any tuning)",
                run_eval(ROOT / "seeds", ROOT / "benchmarks" / "data" / "demo_questions.jsonl",
                         demo_out, "all", env, RESULTS / "demo-index").strip()]
-    if args.calibrate:
-        report += ["\n## calibration", calibrate(outputs["open"], outputs["closed"], files["closed"][1])]
     text = "\n".join(report) + "\n"
     print(text)
-    (RESULTS / f"answer_quality-{args.split}{'-calibration' if args.calibrate else ''}.txt").write_text(text)
+    (RESULTS / f"answer_quality-{args.split}.txt").write_text(text)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ class ExtractiveAnswerer:
             notes = [f"No article of {window.label} (“{window.phrase}”) answers this."] if window is not None else []
             if missed:
                 notes.append(f"The passages closest to the question don't give {WHAT[kind]}.")
-            decision = decisions.abstention(asked, evidence, ranking, threshold, off_point)
+            decision = decisions.abstention(asked, evidence, ranking, self.ranker.scorer)
             return Answer(question=question, text=NO_ANSWER, abstained=True, related=list(passages[:3]),
                           retrieved=list(passages), search_query=query, notes=notes, confidence=confidence,
                           decision=decision,

@@ -16,7 +16,7 @@ from qa.answer_type import expected
 from qa.answering import decisions
 from qa.answering.candidates import Ranking
 from qa.answering.checks import Asked
-from qa.answering.scorer import COSINE, CROSS_ENCODER, AnswerScorer, load_weights
+from qa.answering.scorer import COSINE, CROSS_ENCODER, AnswerScorer, ScorerWeights, load_weights
 from qa.answering.trace import Trace
 from qa.answers import ExtractiveAnswerer, checks_named
 from qa.collection import Collection
@@ -47,6 +47,9 @@ class Assistant:
     """Answers questions over a collection. Thread-safe: the app shares one across users."""
 
     config: Config
+    # Weights to score candidates with instead of the shipped, fitted ones (benchmarks/fit_scorer.py collects
+    # features before there are weights for them).
+    scorer_weights: ScorerWeights | None = None
     collection: Collection = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,7 +96,7 @@ class Assistant:
         """The fitted scorer for the candidates' scale: cross-encoder logits, or cosines without a reranker;
         ``Config.abstain_threshold`` (a probability) overrides its fitted threshold when set."""
         if self._answer_scorer is None:
-            weights = load_weights(CROSS_ENCODER if self.reranker is not None else COSINE)
+            weights = self.scorer_weights or load_weights(CROSS_ENCODER if self.reranker is not None else COSINE)
             threshold = self.config.abstain_threshold
             self._answer_scorer = AnswerScorer(weights, threshold if 0.0 < threshold < 1.0 else None)
         return self._answer_scorer

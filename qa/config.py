@@ -28,6 +28,9 @@ class Config:
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 25.0
     commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
+    # Slices (of 256 chunks) an ingest embeds in a background thread while it reads the next files; 0 embeds
+    # them one after the other (qa.encode_queue)
+    encode_ahead_slices: int = 2
     max_chunks_per_article: int = 500  # ~60,000 words; the rest of a longer text is reported as not indexed
     upload_commit_chunks: int = 256  # a page/API upload commits (and lets other writers in) this often
     degenerate_min_count: int = 5000  # texts of this many sentences or words are checked for being no article...
@@ -42,7 +45,7 @@ class Config:
     answer_max_sentences: int = 3
     answer_margin: float = 1.0  # runners-up within this many log-odds of the best candidate join the answer
     # Answering checks switched off, comma-separated (benchmarks/ablation.py switches each): date_window, year,
-    # outcome, life_event, answer_kind, sure_name, off_point, leaning, supports. "supports" (quote only what states
+    # outcome, answer_kind, off_point, leaning, supports. "supports" (quote only what states
     # the short answer) is off by default: on the newsdev dev half it lost 1 of 63 answerable questions and gained
     # none, because a short answer is still wrong about half the time and the runner-up it drops may hold the answer.
     answer_checks_off: str = "supports"

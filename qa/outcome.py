@@ -5,10 +5,6 @@ Ferguson?" is not answered by "Ferguson will retire at the end of the season", n
 Zealanders choose?" by "The government intends to hold two referendums". A preview of an event names the
 people and places of its outcome without stating it: when the article that reported the result is missing,
 the preview is the nearest miss, and quoting it answers what it never says.
-
-Nor is one event of a life dated or placed by another: "In which village was Mandela laid to rest?" is not
-answered by "Born in a small village in the Eastern Cape", nor the date of Richard III's reburial by the
-day he died.
 """
 
 from __future__ import annotations
@@ -51,24 +47,3 @@ def outcome_unstated(question: str, text: str) -> bool:
     settled = frozenset().union(*(_SETTLED_FORMS[kind] for kind in asked))
     return settled.isdisjoint(re.findall(r"[a-z]+", text.lower()))
 
-
-_LIFE_EVENTS = {
-    "birth": r"born|birth|birthplace|birthday",
-    "death": r"died|dies|death|passed away",
-    "burial": r"buried|reburied|burial|reburial|laid to rest|interred|funeral|grave|tomb",
-    "marriage": r"married|marry|marries|marriage|wedding",  # not "wed": "Wed." is a day
-}
-_LIFE_EVENT_PATTERNS = {event: re.compile(rf"\b({words})\b", re.I) for event, words in _LIFE_EVENTS.items()}
-
-
-def other_life_event(question: str, text: str) -> bool:
-    """True when ``question`` asks about a birth, death, burial or marriage and ``text`` speaks of another
-    of these but not of the one asked about."""
-    asked = life_events(question)
-    told = life_events(text)
-    return bool(asked and told and not asked & told)
-
-
-def life_events(text: str) -> set[str]:
-    """The life events (birth, death, burial, marriage) that ``text`` speaks of."""
-    return {event for event, pattern in _LIFE_EVENT_PATTERNS.items() if pattern.search(text)}

@@ -28,7 +28,7 @@ def rule_scorer(failed_check: float = -20.0, sure_kind: float = 1.0, behind_best
     when the best candidate is more than ``off_point`` behind the best-rated sentence."""
     coef = dict.fromkeys(FEATURES, 0.0)
     coef.update(model_score=1.0, behind_best=behind_best, year_conflict=failed_check, outcome_unstated=failed_check,
-                other_life_event=failed_check, kind_missing=failed_check, kind_sure=sure_kind)
+                kind_missing=failed_check, kind_sure=sure_kind)
     weights = ScorerWeights(FEATURES, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES),
                             tuple(coef[name] for name in FEATURES), 3.0, 0.5, off_point, "tests")
     return AnswerScorer(weights)

@@ -10,7 +10,7 @@ from qa.answers import ExtractiveAnswerer
 from qa.assistant import Assistant
 from qa.evidence import Evidence, score_sentences, with_sentence_before
 from qa.names import NameKind, names
-from qa.outcome import other_life_event, outcome_unstated
+from qa.outcome import outcome_unstated
 from qa.sentences import ends_quotation, leans_back
 from qa.types import Passage
 from tests.conftest import assistant_over, rule_scorer
@@ -194,17 +194,6 @@ def test_year_conflict() -> None:
 def test_a_preview_does_not_state_the_outcome(question: str, text: str, unstated: bool) -> None:
     assert outcome_unstated(question, text) is unstated
 
-
-
-@pytest.mark.parametrize(("question", "text", "other"), [
-    ("In which village was Mandela laid to rest?", "Born in a village in the Eastern Cape, he studied law.", True),
-    ("On what date was Richard III reburied?", "Richard died at Bosworth on 22 August 1485.", True),
-    ("On what date was Richard III reburied?", "He was reburied in Leicester Cathedral on 26 March 2015.", False),
-    ("Where was Mandela born?", "Born in Mvezo, he died in Johannesburg and was buried in Qunu.", False),
-    ("When did the singer die?", "Her album was released on 3 May.", False),  # no life event: other rules judge it
-])
-def test_one_life_event_does_not_answer_for_another(question: str, text: str, other: bool) -> None:
-    assert other_life_event(question, text) is other
 
 
 ARTICLES = [

@@ -14,8 +14,8 @@ from qa.assistant import Assistant
 from qa.evidence import Evidence
 from qa.export import Exchange, answer_json, answer_text, conversation_markdown
 from qa.types import Passage
-from tests.conftest import rule_scorer
 from qa.ui import render
+from tests.conftest import rule_scorer
 
 SEED_SENTENCE = ("Japanese Defense Minister Shinjiro Koizumi and his South Korean counterpart Ahn Gyu Back decided "
                  "Friday to step up personnel exchanges between their forces amid mounting regional security "

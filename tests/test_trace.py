@@ -16,7 +16,6 @@ from qa.answering.checks import (
     AnswerKindCheck,
     Asked,
     DateWindowCheck,
-    LifeEventCheck,
     OutcomeCheck,
     YearCheck,
     assess,
@@ -72,13 +71,6 @@ def test_outcome_check() -> None:
     assert not OutcomeCheck().verdict(asked, _evidence("David Moyes was named to succeed Ferguson.")).failed
 
 
-def test_life_event_check() -> None:
-    asked = _asked("In which village was Mandela laid to rest?")
-    other = LifeEventCheck().verdict(asked, _evidence("Mandela was born in a small village in the Eastern Cape."))
-    assert other.failed and other.reason == "other_life_event"
-    assert not LifeEventCheck().verdict(asked, _evidence("Mandela was buried in Qunu on Sunday.")).failed
-
-
 def test_answer_kind_check_finds_the_span_in_article_offsets() -> None:
     asked = _asked("How much did the bridge cost?")
     assert asked.kind is Expected.MONEY
@@ -96,7 +88,7 @@ def test_assess_runs_every_check_and_keeps_the_span_past_a_failed_one() -> None:
     sentence = _evidence("Last year over 4 million visited.", "2007-03-01")
     assessment = assess(asked, sentence)
     assert [(v.check, v.outcome) for v in assessment.verdicts] == [
-        ("year", "failed"), ("outcome", "passed"), ("life_event", "passed"), ("answer_kind", "passed")]
+        ("year", "failed"), ("outcome", "passed"), ("answer_kind", "passed")]
     assert assessment.span is not None and sentence.text[assessment.span.start : assessment.span.end] == "4 million"
 
 
@@ -136,7 +128,7 @@ def test_strong_evidence_outweighs_a_weak_rule() -> None:
     sentence = _evidence("Last year over 4 million visited the park.", "2007-03-01")
     question = "How many visitors came to the park in 2005?"
     weak = ExtractiveAnswerer(rule_scorer(failed_check=-2.0)).answer(question, "", [sentence.passage], [sentence])
-    assert not weak.abstained and weak.confidence is not None and 0.99 < weak.confidence
+    assert not weak.abstained and weak.confidence is not None and weak.confidence > 0.99
     strong = ExtractiveAnswerer(rule_scorer()).answer(question, "", [sentence.passage], [sentence])
     assert strong.abstained and strong.decision is not None and strong.decision.code == "below_threshold"
     assert "it is about another year" in strong.decision.reason
@@ -204,7 +196,7 @@ def test_qa_ask_explain_prints_and_returns_the_trace(tmp_path: Path) -> None:
                             catch_exceptions=False).output
     assert "Why this answer:" in printed and "decision: answered (answered)" in printed
     assert "answer_kind: passed" in printed and "[chosen]" in printed
-    out = runner.invoke(main, ["--data-dir", str(data), "ask", "How many moons does the comet have?", "--explain",
+    out = runner.invoke(main, ["--data-dir", str(data), "ask", "Which company built the telescope?", "--explain",
                                "--json"], catch_exceptions=False).output
     answer = json.loads(out)
     assert answer["abstained"] and answer["trace"]["reason_code"] == answer["reason_code"]
@@ -270,7 +262,7 @@ def test_the_page_shows_the_reason_and_why_escaped(assistant: Assistant) -> None
     html = render.answer_message(answer, 1)
     assert '<details class="qa-why"><summary>Why this answer?</summary>' in html
     assert "\n\n" not in html
-    abstained = assistant.ask("How many moons does the comet have?", explain=True)
+    abstained = assistant.ask("Which company built the telescope?", explain=True)
     assert abstained.abstained and abstained.decision is not None
     page = render.answer_message(abstained, 1)
     assert 'class="qa-reason"' in page and "Why no answer?" in page

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from qa.answer_type import Span
 from qa.answering.checks import DATE_WINDOW, Asked, assess
-from qa.answering.features import QuestionTerms, features
+from qa.answering.features import features
 from qa.answering.scorer import AnswerScorer
 from qa.answering.trace import Verdict
 from qa.evidence import Evidence
@@ -79,7 +79,7 @@ class CandidateRanker:
             assessment = assess(asked, item, off=self.checks_off)
             verdicts[key(item)].extend(assessment.verdicts)
             spans.append(assessment.span)
-        rows = features(asked, QuestionTerms.of(asked.question), eligible, [verdicts[key(e)] for e in eligible])
+        rows = features(asked, eligible, [verdicts[key(e)] for e in eligible])
         if not rows:
             return Ranking(eligible, [], verdicts)
         parts = self.scorer.parts(rows)

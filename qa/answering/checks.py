@@ -16,7 +16,7 @@ from typing import ClassVar, Protocol
 from qa.answer_type import Expected, Span, answer_span, year_conflict
 from qa.answering.trace import QuestionFacts, Verdict
 from qa.evidence import Evidence
-from qa.outcome import asked_outcomes, life_events, other_life_event, outcome_unstated
+from qa.outcome import asked_outcomes, outcome_unstated
 from qa.timeframe import DateWindow, days_named
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -39,7 +39,7 @@ class Asked:
             years=tuple(int(y) for y in _YEAR.findall(self.question)),
             named_days=tuple(day.isoformat() for day in days_named(self.question)),
             window=window.label if window else None, window_phrase=window.phrase if window else None,
-            events=tuple(sorted(life_events(self.question))), outcomes=tuple(sorted(asked_outcomes(self.question))))
+            outcomes=tuple(sorted(asked_outcomes(self.question))))
 
 
 class Check(Protocol):
@@ -96,19 +96,6 @@ class OutcomeCheck:
         return Verdict(self.name, "passed", "outcome_stated_or_not_asked")
 
 
-class LifeEventCheck:
-    """One event of a life (birth, death, burial, marriage) is not dated or placed by another
-    (:func:`qa.outcome.other_life_event`)."""
-
-    name: ClassVar[str] = "life_event"
-
-    def verdict(self, asked: Asked, evidence: Evidence) -> Verdict:
-        """Failed when the evidence speaks of another life event than the one asked about."""
-        if other_life_event(asked.question, evidence.text):
-            return Verdict(self.name, "failed", "other_life_event")
-        return Verdict(self.name, "passed", "same_or_no_life_event")
-
-
 class AnswerKindCheck:
     """The sentence must give the kind of answer asked for (a new name for "who", a number for "how many",
     a date for "on what date") that the question does not already hold (:func:`qa.answer_type.answer_span`)."""
@@ -134,7 +121,7 @@ class AnswerKindCheck:
 
 ANSWER_KIND = AnswerKindCheck()
 # The checks whose failure counts against a candidate (features of the scorer), run before the answer's kind.
-EVENT_CHECKS: tuple[Check, ...] = (YearCheck(), OutcomeCheck(), LifeEventCheck())
+EVENT_CHECKS: tuple[Check, ...] = (YearCheck(), OutcomeCheck())
 DATE_WINDOW = DateWindowCheck()
 CHECK_NAMES = frozenset({DATE_WINDOW.name, ANSWER_KIND.name, *(check.name for check in EVENT_CHECKS)})
 

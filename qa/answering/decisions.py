@@ -9,6 +9,7 @@ from qa.answer_type import Expected
 from qa.answering.candidates import EvidenceKey, Ranking, Scored, key
 from qa.answering.checks import Asked
 from qa.answering.features import AGAINST
+from qa.answering.scorer import AnswerScorer
 from qa.answering.trace import Candidate, Decision, Trace
 from qa.evidence import Evidence
 from qa.types import Answer
@@ -22,11 +23,11 @@ WHAT = {Expected.ANY: "an answer from an article of a fitting year", Expected.NU
 EMPTY_QUESTION = Decision(False, "empty_question", "The question has no words to search for.")
 
 
-def abstention(asked: Asked, evidence: Sequence[Evidence], ranking: Ranking, threshold: float,
-               off_point: float) -> Decision:
+def abstention(asked: Asked, evidence: Sequence[Evidence], ranking: Ranking, scorer: AnswerScorer) -> Decision:
     """Why the answerer abstains (it has found it must): no evidence, none in the date window, the best
     candidate's probability of answering below the threshold (with what counted most against it), or the best
-    candidate more than ``off_point`` behind the best-rated sentence."""
+    candidate far behind the best-rated sentence (the scorer's ``off_point``)."""
+    threshold, off_point = scorer.threshold, scorer.weights.off_point
     what = WHAT[asked.kind]
     best = ranking.best
     if not evidence:

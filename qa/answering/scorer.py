@@ -5,9 +5,11 @@ Here every check is a feature beside the cross-encoder's score, and one set of f
 so strong evidence can outweigh a weak rule and the threshold is a probability (of the candidate holding a
 gold answer, on the dev halves it was fitted on). One rule stays hard because it pays on the test halves: when
 the most likely answer is far behind the sentence the model rates best, the passages closest to the question
-do not give what it asks (a near miss), and the answerer abstains; how far is fitted with the threshold. ``benchmarks/fit_scorer.py`` fits the weights and the
-abstention threshold and writes ``scorer_weights.json`` beside this module; each weight set names the
-features, their standardisation, the threshold and the data it was fitted on.
+do not give what it asks (a near miss), and the answerer abstains; how far is fitted with the threshold.
+
+``benchmarks/fit_scorer.py`` fits the weights, the threshold and that distance and writes
+``scorer_weights.json`` beside this module; each weight set names the features, their standardisation, the
+threshold and the data it was fitted on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from qa.answering.features import FEATURES
 
 WEIGHTS_FILE = Path(__file__).with_name("scorer_weights.json")
 CROSS_ENCODER = "cross-encoder"  # weights for candidates scored by the cross-encoder (logits)
@@ -46,6 +50,10 @@ class ScorerWeights:
                       float(raw["off_point"]), str(raw.get("fitted_on", "")))
         if not len(weights.features) == len(weights.mean) == len(weights.scale) == len(weights.coef):
             raise ValueError("scorer weights: features, mean, scale and coef differ in length")
+        unknown = set(weights.features) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"scorer weights name features no candidate has: {sorted(unknown)}; "
+                             "fit them again (python benchmarks/fit_scorer.py)")
         if not 0.0 < weights.threshold < 1.0:
             raise ValueError(f"scorer weights: threshold {weights.threshold} is not a probability")
         return weights

@@ -40,7 +40,6 @@ class QuestionFacts:
     named_days: tuple[str, ...]  # days it names with their year (ISO)
     window: str | None = None  # the date window its time words set ("10–16 June 2022"), if any
     window_phrase: str | None = None  # ... and the words that set it ("this week")
-    events: tuple[str, ...] = ()  # the life events (birth, death, burial, marriage) it asks about
     outcomes: tuple[str, ...] = ()  # the settled outcomes (choice, contest, verdict, vote) it asks about
 
 
@@ -107,7 +106,6 @@ class Trace:
             bits += [f"years: {', '.join(map(str, facts.years))}"] if facts.years else []
             bits += [f"days: {', '.join(facts.named_days)}"] if facts.named_days else []
             bits += [f"window: {facts.window} (“{facts.window_phrase}”)"] if facts.window else []
-            bits += [f"event: {', '.join(facts.events)}"] if facts.events else []
             bits += [f"outcome: {', '.join(facts.outcomes)}"] if facts.outcomes else []
             out.append("  question: " + "; ".join(bits))
         if self.candidates:
