@@ -2,6 +2,7 @@
 
     python benchmarks/encoder_quality.py                      # the shared newsdev corpus
     python benchmarks/encoder_quality.py --corpus my.jsonl
+    python benchmarks/encoder_quality.py --variants           # INT8 recipes side by side (encoder_quality-variants.txt)
 
 Every chunk of the corpus (as `qa ingest` cuts it, title in front) is embedded by each backend. Reported:
 the cosine of each vector to its PyTorch fp32 twin (mean and worst), and recall@10 of neighbours: the
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWSDEV = ROOT.parent / "shared" / "eval" / "data" / "newsdev" / "corpus.jsonl"
+SEEDS = ROOT / "seeds" / "wikinews_gum.jsonl"  # calibration text: news, and none of the evaluation corpora
 NEIGHBOURS = 10
 
 
@@ -62,11 +65,19 @@ def query_p50_ms(encoder: Encoder, questions: list[str]) -> float:
 
 
 def main() -> None:
-    """Embeds the corpus with every backend and writes the report."""
+    """Embeds the corpus with every backend (or, with ``--variants``, every INT8 recipe) and writes the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=NEWSDEV)
     parser.add_argument("--questions", type=Path, default=NEWSDEV.with_name("questions.jsonl"))
+    parser.add_argument("--variants", action="store_true",
+                        help="compare INT8 recipes (benchmarks/encoder_variants.py) into encoder_quality-variants.txt")
     args = parser.parse_args()
+    if args.variants:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.encoder_variants import report_variants
+
+        write_report(report_variants(chunk_texts(args.corpus), chunk_texts(SEEDS)), "encoder_quality-variants.txt")
+        return
 
     from embeddings import BACKENDS, Encoder
     from qa.config import DEFAULT_EMBEDDING_MODEL
@@ -83,9 +94,14 @@ def main() -> None:
         cosines = (got * reference).sum(axis=1)
         lines.append(f"{backend:<10} {cosines.mean():>12.4f} {cosines.min():>11.4f} "
                      f"{neighbour_recall(reference, got):>10.4f} {query_p50_ms(encoders[backend], questions):>7.1f} ms")
+    write_report(lines, "encoder_quality.txt")
+
+
+def write_report(lines: list[str], name: str) -> None:
+    """Prints ``lines`` and writes them to benchmarks/results/``name``."""
     text = "\n".join(lines) + "\n"
     print(text)
-    out = ROOT / "benchmarks" / "results" / "encoder_quality.txt"
+    out = ROOT / "benchmarks" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
 

@@ -16,6 +16,7 @@ from qa.articles import ArticleError, discover, read_file
 from qa.chunking import Chunker, DegenerateCheck, FirstChunks, embedding_text
 from qa.collection import Change, Collection, CollectionError, stored_precision
 from qa.config import Config
+from qa.encode_queue import EncodeQueue
 from qa.held_writer import HeldWriter
 from qa.store import FileRecord, file_hash, text_hash
 from qa.types import Article, Chunk
@@ -65,9 +66,10 @@ ProgressCallback = Callable[[IngestProgress], None]
 class Ingestor:
     """Brings files into a :class:`Collection`, embedding only what is new or changed.
 
-    New chunks pile up until ``commit_every`` (default ``commit_every_chunks``) and are then embedded in one
-    length-sorted pass, reporting progress every ``embed_batch_chunks`` (and letting waiting questions use the
-    encoder); after each commit the write lock is let go for ``handover_s`` seconds, so that another writer
+    New chunks pile up until ``commit_every`` (default ``commit_every_chunks``) and are then committed; they are
+    embedded meanwhile, ``embed_batch_chunks`` at a time sorted by length, in a background thread while the next
+    files are read (:class:`~qa.encode_queue.EncodeQueue`; waiting questions get the encoder between slices);
+    after each commit the write lock is let go for ``handover_s`` seconds, so that another writer
     waiting for it goes first. An article longer than ``max_chunks_per_article`` chunks is indexed in part and
     reported; one that is no article (see :class:`~qa.chunking.DegenerateCheck`) is refused before it is
     embedded. With ``wait`` False, a write already under way in another process raises
@@ -100,12 +102,15 @@ class Ingestor:
         run = IngestRun(self, report, started, progress, len(found.files))
         with HeldWriter(self.collection, "an ingest", self.wait, run.report_waiting, self.handover_s) as writer:
             run.writer = writer
-            if prune:  # first, so a moved file is re-added rather than called a duplicate of its old self
-                run.prune(paths)
-            for done, path in enumerate(found.files, 1):
-                run.file(path)
-                run.report_progress(done)
-            run.flush(final=True)
+            try:
+                if prune:  # first, so a moved file is re-added rather than called a duplicate of its old self
+                    run.prune(paths)
+                for done, path in enumerate(found.files, 1):
+                    run.file(path)
+                    run.report_progress(done)
+                run.flush(final=True)
+            finally:
+                run.encoding.close()
         report.seconds = time.perf_counter() - started
         log.info("ingest: %s", report.summary())
         return report
@@ -257,6 +262,9 @@ class IngestRun:
         self.change = Change()
         self.pending: list[tuple[Article, list[Chunk], np.ndarray | None]] = []  # vectors when embedded elsewhere
         self.pending_chunks = 0
+        # Chunk texts are embedded in the background as they are cut, while the next files are read.
+        self.encoding = EncodeQueue(ingestor.collection.encoder, ingestor.embed_batch_chunks,
+                                    ingestor.collection.config.encode_ahead_slices)
         self.seen_text: dict[str, list[tuple[str, str | None]]] = {}  # text hash -> (id, link) read in this run
         self.files_done = 0
         self.writer: HeldWriter | None = None  # handed over between commits, when set
@@ -364,6 +372,8 @@ class IngestRun:
                 "(QA_MAX_CHUNKS_PER_ARTICLE sets the limit)")
             chunks = chunks[: self.ingestor.max_chunks]
         self.pending.append((article, chunks, None if embedded is None else embedded.vectors[: len(chunks)]))
+        if embedded is None:
+            self.encoding.add([embedding_text(article.title, c) for c in chunks])
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.ingestor.commit_every:
             self.flush()
@@ -384,18 +394,17 @@ class IngestRun:
                 self.change.forgotten_files.append(path)
 
     def flush(self, final: bool = False) -> None:
-        """Embeds pending chunks in one length-sorted pass, then commits them (or at the end)."""
+        """Takes the pending chunks' vectors (embedded in the background, see :class:`EncodeQueue`), then
+        commits them (or at the end)."""
         if self.pending:
-            texts = [embedding_text(a.title, c) for a, chunks, given in self.pending if given is None for c in chunks]
+            here = sum(len(chunks) for _, chunks, given in self.pending if given is None)
             already = self.report.chunks_embedded + sum(len(g) for _, _, g in self.pending if g is not None)
 
             def embedded(done: int) -> None:
                 self.report.chunks_embedded = already + done
-                self.report_progress(self.files_done, len(texts) - done)
+                self.report_progress(self.files_done, here - done)
 
-            embedded(0)
-            vectors = self.ingestor.collection.encoder.encode(texts, progress=embedded,
-                                                              slice_size=self.ingestor.embed_batch_chunks)
+            vectors = self.encoding.take(embedded)
             offset = 0
             for article, chunks, given in self.pending:
                 if given is None:
