@@ -3,7 +3,7 @@ switched off (``Config.answer_checks_off``), and the short answers given with ev
 
 Retrieval does not depend on the checks, so each question is retrieved once (as ``Assistant.ask`` does: the
 question's date as the as-of date, ``max(top_k, 20)`` passages) and answered by the extractive answerer once
-per variant. Scores come from ``qa.evaluation.summarize``, the same as ``qa eval``'s.
+per variant. Scores come from ``qa.interfaces.evaluation.summarize``, the same as ``qa eval``'s.
 
     python benchmarks/ablation.py [--set newsdev] [--index-dir DIR]
 
@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa import evaluation  # noqa: E402
-from qa.answer_type import Expected, expected  # noqa: E402
-from qa.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
+from qa.answering.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
+from qa.answering.followup import rewrite  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.config import Config  # noqa: E402
-from qa.followup import rewrite  # noqa: E402
-from qa.ingest import Ingestor  # noqa: E402
+from qa.ingest.pipeline import Ingestor  # noqa: E402
+from qa.text.answer_type import Expected, expected  # noqa: E402
 from qa.types import Answer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "data"

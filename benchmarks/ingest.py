@@ -107,11 +107,11 @@ def run_backend(backend: str, corpus: Path, texts: list[str], work: Path) -> dic
     from embeddings import Encoder, LayeredIndex, VectorIndex
     from qa import collection as collection_module
     from qa import ingest as ingest_module
-    from qa.chunking import Chunker
-    from qa.collection import Collection, data_dir_size
     from qa.config import Config
-    from qa.ingest import Ingestor
-    from qa.keyword_index import KeywordIndex
+    from qa.ingest.chunking import Chunker
+    from qa.ingest.pipeline import Ingestor
+    from qa.storage.collection import Collection, data_dir_size
+    from qa.storage.keyword_index import KeywordIndex
 
     config = Config.load(env={}, data_dir=work / f"data-{backend}", embedding_backend=backend)
     collection = Collection(config)
@@ -195,8 +195,8 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from qa.articles import read_file
-    from qa.chunking import Chunker, embedding_text
     from qa.config import Config
+    from qa.ingest.chunking import Chunker, embedding_text
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:

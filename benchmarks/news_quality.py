@@ -40,7 +40,7 @@ def ask_all(name: str, env: dict[str, str], suffix: str) -> Path:
 
 def scored(name: str, results: Path, split: str) -> list[str]:
     """The summary lines of ``split`` of set ``name``."""
-    from qa.evaluation import in_split, load_questions, summarize
+    from qa.interfaces.evaluation import in_split, load_questions, summarize
 
     questions = {q.id: q for q in load_questions(DATA / name / "questions.jsonl")}
     rows = []
@@ -58,7 +58,7 @@ def scored(name: str, results: Path, split: str) -> list[str]:
 
 def calibration(name: str, results: Path) -> list[str]:
     """Abstention and gold citations on the dev half at each threshold over the recorded confidences."""
-    from qa.evaluation import contains, in_split, load_questions
+    from qa.interfaces.evaluation import contains, in_split, load_questions
 
     questions = {q.id: q for q in load_questions(DATA / name / "questions.jsonl")}
     records = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]

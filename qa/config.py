@@ -58,7 +58,7 @@ class Config:
     proxy_header: str = "x-forwarded-for"  # the header those proxies set: x-forwarded-for | forwarded | x-real-ip
     login_failures_per_user: int = 10  # failed logins for one user from one address, per window, before a 429
     login_failures_per_address: int = 30  # failed logins of any kind from one address, per window, before a 429
-    login_window_s: float = 300.0  # the window those failures are counted over (qa.ui.throttle)
+    login_window_s: float = 300.0  # the window those failures are counted over (qa.interfaces.ui.throttle)
     max_upload_mb: float = 20.0
     max_upload_files: int = 50
     max_request_kb: int = 1024  # a request body other than an upload or an article (a question with its history)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from qa.answer_type import Expected
 from qa.answering.checks import Asked
 from qa.answering.trace import Candidate, Decision, Trace, Verdict
-from qa.evidence import Evidence
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import Expected
 from qa.types import Answer
 
 # What each kind of question asks for, in words (for reasons and notes).

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from qa.answer_type import Expected, Span, name_spans, time_span
 from qa.answering.checks import Asked
-from qa.names import NameKind, names
+from qa.text.answer_type import Expected, Span, name_spans, time_span
+from qa.text.names import NameKind, names
 
 _WORD = re.compile(r"[\w'’-]+")
 # Where a clause ends: what is said of one name there is not said of the next ("Koizumi and his counterpart Ahn").
