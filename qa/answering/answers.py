@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from qa.answering import decisions
 from qa.answering.checks import CHECK_NAMES, DATE_WINDOW, Asked, assess
-from qa.answering.corroboration import corroborating, overlap
+from qa.answering.corroboration import corroborating
 from qa.answering.decisions import WHAT, EvidenceKey, key
 from qa.answering.short import ShortAnswerFinder
 from qa.answering.trace import Verdict
@@ -16,6 +15,7 @@ from qa.retrieval.evidence import Evidence
 from qa.text.answer_type import Expected, Span, answer_span, expected
 from qa.text.sentences import ends_quotation, leans_back, split_sentences
 from qa.text.timeframe import DateWindow
+from qa.text.words import overlap, tokens_with_apostrophes
 from qa.types import Answer, Citation, Passage
 
 NO_ANSWER = "The articles don't say."
@@ -23,7 +23,6 @@ OFF_POINT = 1.0  # logits by which the best sentence may outscore the best one g
 LEAN_CHAIN = 2  # sentences a quote may reach back for the one it leans on, and that one's in turn
 SURE_NAME_BONUS = 1.0  # logits for evidence naming a person/organisation/place of the kind asked (dev: 1-3 same)
 
-_WORD = re.compile(r"[\w']+")
 # What an ablation may switch off: the checks of qa.answering.checks and the answerer's own rules.
 SWITCHABLE = frozenset({*CHECK_NAMES, "sure_name", "off_point", "leaning", "supports"})
 
@@ -231,7 +230,7 @@ class _Sentence:
 
     @property
     def words(self) -> set[str]:
-        return set(_WORD.findall(self.text.lower()))
+        return set(tokens_with_apostrophes(self.text))
 
 
 def _sentences(evidence: Evidence) -> list[_Sentence]:
@@ -280,7 +279,7 @@ def _supporting(groups: list[tuple[Evidence, list[_Sentence]]], short: str,
 
 def _normal(text: str) -> str:
     """Lower-cased words, single-spaced: how a short answer is looked for in another sentence."""
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(tokens_with_apostrophes(text))
 
 
 def _dangles(sentence: _Sentence) -> bool:

@@ -17,9 +17,9 @@ from qa.retrieval.evidence import Evidence
 from qa.text.answer_type import Expected, Span, answer_span, year_conflict
 from qa.text.outcome import asked_outcomes, life_events, other_life_event, outcome_unstated
 from qa.text.timeframe import DateWindow, days_named
+from qa.text.words import words
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Asked:
         """What the rules read from the question, for a trace."""
         window = self.window
         return QuestionFacts(
-            kind=self.kind.value, asked_terms=tuple(dict.fromkeys(_WORD.findall(self.question.lower()))),
+            kind=self.kind.value, asked_terms=tuple(dict.fromkeys(words(self.question))),
             years=tuple(int(y) for y in _YEAR.findall(self.question)),
             named_days=tuple(day.isoformat() for day in days_named(self.question)),
             window=window.label if window else None, window_phrase=window.phrase if window else None,

@@ -9,21 +9,18 @@ second source: retrieval already keeps one of near-identical passages, and it is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from qa.retrieval.evidence import Evidence
-from qa.storage.keyword_index import terms
 from qa.text.answer_type import Expected, answer_span
 from qa.text.names import names
 from qa.text.sentences import split_sentences
+from qa.text.words import COPY_OVERLAP, overlap, terms, tokens
 
 MAX_CORROBORATING = 3
 SCORE_MARGIN = 3.0  # logits below the quoted evidence a corroborating sentence may score
 SAME_STATEMENT = 0.5  # share of the quote's new terms (not in the question) the other sentence repeats
 MIN_SHARED_TERMS = 3
-SYNDICATED = 0.9  # passages sharing this share of their words are copies of one text
-_NON_WORD = re.compile(r"\W+")
 
 
 def corroborating(question: str, kind: Expected, quote: str, passage_text: str, evidence: Sequence[Evidence],
@@ -62,7 +59,7 @@ def corroborating(question: str, kind: Expected, quote: str, passage_text: str, 
                 continue
         elif len(shared) < max(MIN_SHARED_TERMS, SAME_STATEMENT * len(quoted_terms)):
             continue
-        if overlap(_words(candidate.passage.text), main_words) >= SYNDICATED:
+        if overlap(_words(candidate.passage.text), main_words) >= COPY_OVERLAP:
             continue
         seen.add(candidate.passage.article_id)
         found.append(candidate)
@@ -84,13 +81,8 @@ def _answer_text(question: str, kind: Expected, text: str) -> str:
 
 
 def _normal(text: str) -> str:
-    return _NON_WORD.sub(" ", text.lower()).strip()
+    return " ".join(tokens(text))
 
 
 def _words(text: str) -> set[str]:
-    return set(_NON_WORD.split(text.lower())) - {""}
-
-
-def overlap(a: set[str], b: set[str]) -> float:
-    """The share of the smaller word set that the other one holds."""
-    return len(a & b) / max(1, min(len(a), len(b)))
+    return set(tokens(text))

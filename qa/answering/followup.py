@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.text.questions import bound_question
+from qa.text.words import QUESTION_STOP_WORDS, question_words
 
 # Words that make a question lean on what was said before.
 _ANAPHORA = {
@@ -14,12 +15,6 @@ _ANAPHORA = {
     "this", "these", "those", "there", "then", "the two", "both", "such", "same", "former", "latter",
 }
 _OPENERS = ("and ", "also ", "but ", "so ", "what about", "how about", "and?", "why?", "when?", "where?", "who else")
-_STOP = {
-    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "are", "was", "were", "did",
-    "do", "does", "what", "who", "when", "where", "why", "how", "which", "with", "by", "from", "about",
-    "that", "this", "it", "be", "as", "say", "said", "tell", "me", "there", "then",
-}
-_WORD = re.compile(r"[A-Za-z][\w'-]*")
 _NAME = re.compile(r"\b(?:[A-Z][\w'-]+)(?:\s+(?:[A-Z][\w'-]+|of|de|bin|al))*\b")
 _CITATION = re.compile(r"\[\d+\]")
 
@@ -76,8 +71,8 @@ def _cut(text: str, limit: int) -> str:
 def needs_context(question: str) -> bool:
     """True when ``question`` reads as a follow-up: a pronoun, an "and ..." opener, or very few words."""
     text = question.strip().lower()
-    words = _WORD.findall(text)
-    content = [w for w in words if w not in _STOP]
+    words = question_words(text)
+    content = [w for w in words if w not in QUESTION_STOP_WORDS]
     if text.startswith(_OPENERS) or len(content) <= 1:
         return True
     padded = f" {' '.join(words)} "
@@ -91,11 +86,11 @@ def entities(text: str) -> list[str]:
         for match in _NAME.finditer(sentence):
             name = match.group(0)
             first = name.split()[0]
-            if match.start() == 0 and first.lower() in _STOP and len(name.split()) == 1:
+            if match.start() == 0 and first.lower() in QUESTION_STOP_WORDS and len(name.split()) == 1:
                 continue  # a capitalised question word, not a name
-            if first.lower() in _STOP:
+            if first.lower() in QUESTION_STOP_WORDS:
                 name = " ".join(name.split()[1:])
-            if name and name.lower() not in _STOP:
+            if name and name.lower() not in QUESTION_STOP_WORDS:
                 seen.setdefault(name, None)
     return list(seen)
 

@@ -21,6 +21,7 @@ from qa.answering.answers import NO_ANSWER, CitationBuilder
 from qa.answering.followup import Turn
 from qa.config import Config
 from qa.text.sentences import Sentence, split_sentences
+from qa.text.words import STOP_WORDS, has_word, letters_and_digits
 from qa.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,7 @@ SYSTEM_PROMPT = (
 )
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*,\s*\d+)*\s*\])+")
-_WORD = re.compile(r"[^\W_]+")
 _ABSTAIN = re.compile(r"\b(?:articles?|passages?|sources?)\s+(?:don't|do not|doesn't|does not)\s+(?:say|mention)")
-_STOP_WORDS = """a an the of in on at to for and or but is are was were be been being has have had do does did not
-    no it its this that these those he she they them his her their there then than as by with from about into after
-    before over under what who whom when where why how which will would can could should may might also said says
-    say according i we you our your so if up out don doesn didn isn wasn t s"""
-_STOP = frozenset(_STOP_WORDS.split())
 _MIN_SUPPORT = 0.2
 
 
@@ -170,8 +165,8 @@ def build_messages(question: str, passages: Sequence[Passage], history: Sequence
 
 def _content_words(text: str) -> set[str]:
     words = set()
-    for word in _WORD.findall(text.lower()):
-        if word in _STOP:
+    for word in letters_and_digits(text):
+        if word in STOP_WORDS:
             continue
         for suffix in ("'s", "ing", "ed", "es", "s"):
             if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -237,7 +232,7 @@ def verify(question: str, query: str, raw_text: str, passages: Sequence[Passage]
         parts.append(" ".join([body, "".join(f"[{n}]" for n in cited)]).strip() if cited else body)
     answer = Answer(question=question, text=" ".join(p for p in parts if p), citations=builder.citations,
                     retrieved=passages, notes=notes, search_query=query)
-    if not _WORD.search(answer.text) or (says_nothing and not builder.citations):
+    if not has_word(answer.text) or (says_nothing and not builder.citations):
         answer = Answer(question=question, text=NO_ANSWER, abstained=True, related=passages[:3],
                         retrieved=passages, search_query=query)
     return answer

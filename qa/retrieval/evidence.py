@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.storage.keyword_index import terms
 from qa.text.sentences import ends_quotation, leans_back, split_sentences
+from qa.text.words import terms
 from qa.types import Passage, titled_text
 
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]

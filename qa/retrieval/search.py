@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -13,14 +12,13 @@ import numpy as np
 from qa.retrieval.evidence import Evidence, SentenceScorer, rerank_by_evidence, score_sentences, with_sentence_before
 from qa.storage.collection import Collection, Snapshot
 from qa.storage.facets import Facets, day_number
-from qa.storage.keyword_index import terms
 from qa.text.timeframe import DateWindow, parse_date, window_for
+from qa.text.words import COPY_OVERLAP, overlap, terms, tokens
 from qa.types import Passage, SearchFilters
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60  # the constant from Cormack et al. (2009); flattens the head of each list
-_TOKEN = re.compile(r"\w+")
 WINDOW_CANDIDATES = 10  # the best passages inside a question's date window always join the candidates
 WINDOW_BONUS = 3.0  # logits added to evidence from inside the window when ranking (not when abstaining)
 NEARNESS = 2.0  # logits taken from evidence a year or more away from the question's date (log-shaped, see below)
@@ -160,12 +158,12 @@ def _distance_penalty(days: int) -> float:
     return NEARNESS * min(1.0, math.log1p(days / 7) / math.log1p(365 / 7))
 
 
-def _collapse_near_duplicates(passages: list[Passage], threshold: float = 0.9) -> list[Passage]:
+def _collapse_near_duplicates(passages: list[Passage], threshold: float = COPY_OVERLAP) -> list[Passage]:
     """Drops passages whose words mostly repeat a better-ranked one (syndicated copies, overlaps)."""
     kept: list[tuple[Passage, set[str]]] = []
     for passage in passages:
-        words = set(_TOKEN.findall(passage.text.lower()))
-        if any(len(words & seen) / max(1, min(len(words), len(seen))) >= threshold for _, seen in kept):
+        words = set(tokens(passage.text))
+        if any(overlap(words, seen) >= threshold for _, seen in kept):
             continue
         kept.append((passage, words))
     return [p for p, _ in kept]

@@ -18,30 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import bm25s
 import numpy as np
-import Stemmer
 import tantivy
 
 from qa.storage.facets import UNDATED, day_number
+from qa.text.words import terms
 from qa.types import SearchFilters
 
 log = logging.getLogger(__name__)
 
-_STEMMER = Stemmer.Stemmer("english")
 _MARKER = "GENERATION"
 _DIRTY = "dirty"
 _WRITER_HEAP = 64_000_000
-
-
-def _tokens(texts: Sequence[str]) -> list[list[str]]:
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False,
-                          show_progress=False)
-
-
-def terms(texts: Sequence[str]) -> list[set[str]]:
-    """The distinct stemmed, stop-word-free terms of each text, as the keyword index is queried with."""
-    return [set(tokens) for tokens in _tokens(texts)] if texts else []
 
 
 class KeywordIndexStale(RuntimeError):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from qa.text.names import NameKind, is_generic, names
-from qa.text.timeframe import days_named
+from qa.text.timeframe import MONTHS, WEEKDAYS, days_named
+from qa.text.words import words as word_list
 
 
 class Expected(Enum):
@@ -41,9 +42,9 @@ class Expected(Enum):
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
                  r"fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|"
                  r"billions|dozen|dozens|half|several|single|once|twice|thrice")
-_MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+_MONTHS = "|".join(MONTHS)  # one calendar vocabulary: qa.text.timeframe's
 _MONTH_ABBREVIATIONS = r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
-_WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_WEEKDAYS = "|".join(WEEKDAYS)
 
 # Up to three words between "which" and the noun that says what is asked ("which Detroit firm"), but no verb:
 # "what is the body-clock time" asks for a time, not a body.
@@ -120,7 +121,6 @@ _FREQUENCY = re.compile(r"^(once|twice|thrice)$", re.I)
 _CURRENCY = re.compile(rf"[$£€¥₹]|\b({_CURRENCY_WORDS}|free|nothing)\b", re.I)
 _NUMBER_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|\b({_NUMBER_WORDS})\b", re.I)
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
-_WORD = re.compile(r"[a-z0-9]+")
 _NOT_NAMES = {
     "i", "the", "a", "an", "he", "she", "it", "they", "we", "you", "his", "her", "its", "their", "our", "this",
     "that", "these", "those", "there", "here", "in", "on", "at", "but", "and", "or", "so", "yet", "as", "if",
@@ -182,7 +182,7 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
     kind = kind or expected(question)
     if kind is Expected.ANY or kind is Expected.TIME:
         return Span(0, len(sentence)) if kind is Expected.ANY or _HAS_TIME.search(sentence) else None
-    asked = set(_WORD.findall(question.lower()))
+    asked = set(word_list(question))
     if kind.is_name:
         refused = _NOT_ACCEPTED[kind] | ({NameKind.ORGANISATION} if _HUMAN.search(question) else set())
         return _new_name(sentence, asked, kind, refused, context)
@@ -198,7 +198,7 @@ def answer_span(question: str, sentence: str, kind: Expected | None = None, cont
             continue  # "enough to power a million homes": a scale alone is no sum of money
         if counting and money:
             continue  # a sum of money counts no fighters or views
-        words = _WORD.findall(sentence[start:end].lower())
+        words = word_list(sentence[start:end])
         if not set(words) <= asked or not words:
             return Span(start, end)
     return None
@@ -271,7 +271,7 @@ def name_spans(question: str, sentence: str, kind: Expected, context: str = "") 
     """Every span of ``sentence`` that :func:`answer_span` could give for a name question ``question`` of
     ``kind`` (a quoted term alone, when one fits), in reading order."""
     refused = _NOT_ACCEPTED[kind] | ({NameKind.ORGANISATION} if _HUMAN.search(question) else set())
-    return _new_names(sentence, set(_WORD.findall(question.lower())), kind, refused, context)
+    return _new_names(sentence, set(word_list(question)), kind, refused, context)
 
 
 def time_span(sentence: str) -> Span | None:
@@ -289,7 +289,7 @@ def _new_names(sentence: str, asked: set[str], kind: Expected, refused: set[Name
                context: str = "") -> list[Span]:
     """The quoted term (alone) or the proper names of the kind asked for that the question does not hold."""
     for match in _QUOTED.finditer(sentence):
-        words = _WORD.findall(match.group(1).lower())
+        words = word_list(match.group(1))
         if not words or set(words) <= asked:
             continue
         # A quoted title answers "what is it called"; a person, a firm or a place is a name, not a quotation.
@@ -297,7 +297,7 @@ def _new_names(sentence: str, asked: set[str], kind: Expected, refused: set[Name
             return [Span(match.start(1), match.end(1))]
     found = []
     for name in names(sentence, context):
-        words = [w for w in _WORD.findall(name.text.lower()) if w not in _NOT_NAMES]
+        words = [w for w in word_list(name.text) if w not in _NOT_NAMES]
         if not words or set(words) <= asked or name.kind in refused:
             continue
         if name.at_sentence_start and len(words) == 1 and (words[0] in _SENTENCE_STARTERS or is_generic(words[0])

@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+from qa.text.words import words as word_list
+
 
 class NameKind(Enum):
     """What a proper name names."""
@@ -44,7 +46,6 @@ _LEADING_WORD = re.compile(
     r"Although|Though|Because|During|Despite|Under|Over|Once|Here|There|What|Who|Which|Why|How|Where)"
     r"(?:\s+|$))+")
 _POSSESSIVE = re.compile(r"['’]s?$")
-_WORDS = re.compile(r"[a-z0-9]+")
 
 _ORGANISATION_WORDS = {
     "company", "companies", "inc", "ltd", "plc", "corp", "corporation", "co", "group", "university", "college",
@@ -152,7 +153,7 @@ def _split_at_title(start: int, text: str) -> list[tuple[int, str, bool]]:
 def kind_of(name: str, before: str = "") -> NameKind:
     """What ``name`` names, judged from its words, the gazetteer and the words ``before`` it."""
     bare = _POSSESSIVE.sub("", name.strip())
-    words = _WORDS.findall(_plain(bare.lower()))
+    words = word_list(_plain(bare.lower()))
     if not words:
         return NameKind.UNKNOWN
     lowered = " ".join(words)
@@ -164,7 +165,7 @@ def kind_of(name: str, before: str = "") -> NameKind:
         return NameKind.ORGANISATION
     if words[0] in _PERSON_TITLES and len(words) > 1:
         return NameKind.PERSON
-    previous = _WORDS.findall(before[-30:].lower())
+    previous = word_list(before[-30:])
     if previous and previous[-1] in _PERSON_TITLES:
         return NameKind.PERSON
     if len(words) == 1 and _is_demonym(words[0]):
