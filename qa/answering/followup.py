@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qa.text.names import mentioned_names
 from qa.text.questions import bound_question
 from qa.text.words import QUESTION_STOP_WORDS, question_words
 
@@ -15,7 +16,6 @@ _ANAPHORA = {
     "this", "these", "those", "there", "then", "the two", "both", "such", "same", "former", "latter",
 }
 _OPENERS = ("and ", "also ", "but ", "so ", "what about", "how about", "and?", "why?", "when?", "where?", "who else")
-_NAME = re.compile(r"\b(?:[A-Z][\w'-]+)(?:\s+(?:[A-Z][\w'-]+|of|de|bin|al))*\b")
 _CITATION = re.compile(r"\[\d+\]")
 
 
@@ -80,19 +80,9 @@ def needs_context(question: str) -> bool:
 
 
 def entities(text: str) -> list[str]:
-    """Capitalised names in ``text`` (Koizumi, South Korea, Black Eagles), first mention first."""
-    seen: dict[str, None] = {}
-    for sentence in re.split(r"(?<=[.!?])\s+", _CITATION.sub("", text)):
-        for match in _NAME.finditer(sentence):
-            name = match.group(0)
-            first = name.split()[0]
-            if match.start() == 0 and first.lower() in QUESTION_STOP_WORDS and len(name.split()) == 1:
-                continue  # a capitalised question word, not a name
-            if first.lower() in QUESTION_STOP_WORDS:
-                name = " ".join(name.split()[1:])
-            if name and name.lower() not in QUESTION_STOP_WORDS:
-                seen.setdefault(name, None)
-    return list(seen)
+    """Capitalised names in ``text`` (Koizumi, South Korea, Black Eagles), first mention first; citation
+    markers ("[1]") are no part of them."""
+    return mentioned_names(_CITATION.sub("", text))
 
 
 def rewrite(question: str, history: Sequence[Turn], max_entities: int = 6) -> str:

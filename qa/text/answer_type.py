@@ -14,6 +14,7 @@ from enum import Enum
 
 from qa.text.names import NameKind, is_generic, names
 from qa.text.timeframe import MONTHS, WEEKDAYS, days_named
+from qa.text.words import SPELLED_NUMBERS
 from qa.text.words import words as word_list
 
 
@@ -39,7 +40,7 @@ class Expected(Enum):
         return self in _NAME_KINDS
 
 
-_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+_NUMBER_WORDS = ("|".join(SPELLED_NUMBERS) + r"|eleven|twelve|fifteen|twenty|thirty|forty|"
                  r"fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|"
                  r"billions|dozen|dozens|half|several|single|once|twice|thrice")
 _MONTHS = "|".join(MONTHS)  # one calendar vocabulary: qa.text.timeframe's

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+from qa.text.words import QUESTION_STOP_WORDS
 from qa.text.words import words as word_list
 
 
@@ -45,6 +46,9 @@ _LEADING_WORD = re.compile(
     r"You|This|That|These|Those|His|Her|Its|Their|Our|My|Yesterday|Today|Meanwhile|However|Then|Now|So|Yet|"
     r"Although|Though|Because|During|Despite|Under|Over|Once|Here|There|What|Who|Which|Why|How|Where)"
     r"(?:\s+|$))+")
+# Any run of capitalised words, for the context of a follow-up question: wider than _NAME's classified names (no
+# title is split off, no leading word but a question's is dropped), as a search query gains from every name.
+_MENTIONED_NAME = re.compile(r"\b(?:[A-Z][\w'-]+)(?:\s+(?:[A-Z][\w'-]+|of|de|bin|al))*\b")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
 _ORGANISATION_WORDS = {
@@ -99,6 +103,23 @@ _ACRONYM = re.compile(r"^(?:[A-Z]\.?){2,6}s?$")
 # Demonyms are places too ("which nation's squad?" -> "Slovenian"): a country's name plus a demonym ending.
 _DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "i", "ic", "n")
 
+
+
+def mentioned_names(text: str) -> list[str]:
+    """Capitalised word runs in ``text`` (Koizumi, South Korea, Black Eagles), unclassified, first mention first:
+    a question word or article that opens one is left out ("What", "The Hague" -> "Hague")."""
+    seen: dict[str, None] = {}
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        for match in _MENTIONED_NAME.finditer(sentence):
+            name = match.group(0)
+            first = name.split()[0]
+            if match.start() == 0 and first.lower() in QUESTION_STOP_WORDS and len(name.split()) == 1:
+                continue  # a capitalised question word, not a name
+            if first.lower() in QUESTION_STOP_WORDS:
+                name = " ".join(name.split()[1:])
+            if name and name.lower() not in QUESTION_STOP_WORDS:
+                seen.setdefault(name, None)
+    return list(seen)
 
 def names(sentence: str, context: str = "") -> list[Name]:
     """Every proper name in ``sentence`` (capitalised words, with "of", "de"... between them), classified;

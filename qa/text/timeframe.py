@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date
 
+from qa.text.words import SPELLED_NUMBERS
+
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
 RECENT_DAYS = 30  # "recently", "lately", "latest"
-_NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "a few": 3, "few": 3, "several": 7}
+_NUMBER_WORDS = {"a": 1, **SPELLED_NUMBERS, "a few": 3, "few": 3, "several": 7}
 _MONTH = "|".join(MONTHS)
 _WEEKDAY = "|".join(WEEKDAYS)
 _COUNT = r"\d+|a few|few|several|" + "|".join(k for k in _NUMBER_WORDS if " " not in k)

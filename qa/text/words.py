@@ -55,6 +55,10 @@ QUESTION_STOP_WORDS = frozenset({
     "that", "this", "it", "be", "as", "say", "said", "tell", "me", "there", "then",
 })
 
+# The numbers up to ten, spelled out: counted by relative time words ("three weeks ago") and found as numbers.
+SPELLED_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                   "ten": 10}
+
 COPY_OVERLAP = 0.9  # two passages sharing this share of their words (by :func:`overlap`) are copies of one text
 
 
