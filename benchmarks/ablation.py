@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa import evaluation  # noqa: E402
 from qa.answering.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
 from qa.answering.followup import rewrite  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.ingest.pipeline import Ingestor  # noqa: E402
+from qa.interfaces import evaluation  # noqa: E402
 from qa.text.answer_type import Expected, expected  # noqa: E402
 from qa.types import Answer  # noqa: E402
 

@@ -105,11 +105,11 @@ def machine_peak_gflops() -> tuple[float, str]:
 def run_backend(backend: str, corpus: Path, texts: list[str], work: Path) -> dict[str, Any]:
     """Times the encoder alone and one whole ingest with ``backend`` into a fresh data dir."""
     from embeddings import Encoder, LayeredIndex, VectorIndex
-    from qa import collection as collection_module
-    from qa import ingest as ingest_module
     from qa.config import Config
+    from qa.ingest import pipeline as ingest_module
     from qa.ingest.chunking import Chunker
     from qa.ingest.pipeline import Ingestor
+    from qa.storage import collection as collection_module
     from qa.storage.collection import Collection, data_dir_size
     from qa.storage.keyword_index import KeywordIndex
 
