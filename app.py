@@ -1,7 +1,7 @@
 """The web app: ``python app.py [--port N] [--host H] [--data-dir D]`` (or QA_PORT, QA_HOST, QA_DATA_DIR).
 
 A thin Gradio shell over :class:`qa.assistant.Assistant`: retrieval and answers live in ``qa``, HTML in
-``qa.ui``. Offline and private by default: 127.0.0.1, no share link, no analytics, no outside requests.
+``qa.interfaces.ui``. Offline and private by default: 127.0.0.1, no share link, no analytics, no outside requests.
 """
 
 from __future__ import annotations
@@ -25,21 +25,21 @@ from typing import Any
 import gradio as gr
 
 from qa.assistant import Assistant
-from qa.collection import Stats
 from qa.config import Config
+from qa.interfaces.sources.panel import build_web_panel, header_freshness, wire_web_panel
+from qa.interfaces.ui import asset, render
+from qa.interfaces.ui.api import api_app
+from qa.interfaces.ui.auth import check_server_config, login_app_kwargs
+from qa.interfaces.ui.files import upload_dir
+from qa.interfaces.ui.limits import body_limit_middleware
+from qa.interfaces.ui.page import Components, Page
+from qa.interfaces.ui.startup import Startup, build_demo_index, prepare_temp, resume_uploads
+from qa.interfaces.ui.throttle import GuessThrottle, Proxies, uvicorn_trusts_no_proxy
 from qa.sources.feed_store import FeedStore
-from qa.sources.panel import build_web_panel, header_freshness, wire_web_panel
 from qa.sources.poller import BackgroundPoller
-from qa.store import StoredArticle
-from qa.timeframe import today  # the as-of field's value at each page load: a long-running server never goes stale
-from qa.ui import asset, render
-from qa.ui.api import api_app
-from qa.ui.auth import check_server_config, login_app_kwargs
-from qa.ui.files import upload_dir
-from qa.ui.limits import body_limit_middleware
-from qa.ui.page import Components, Page
-from qa.ui.startup import Startup, build_demo_index, prepare_temp, resume_uploads
-from qa.ui.throttle import GuessThrottle, Proxies, uvicorn_trusts_no_proxy
+from qa.storage.collection import Stats
+from qa.storage.store import StoredArticle
+from qa.text.timeframe import today  # the as-of field's value at each page load: a long-running server never goes stale
 
 log = logging.getLogger("qa.app")
 
@@ -71,7 +71,7 @@ class WebApp:
 
     def launch(self, **overrides: Any) -> None:
         """Serves both on the configured address (``overrides`` go to ``Blocks.launch``)."""
-        with uvicorn_trusts_no_proxy():  # the client address is decided by the app alone (qa.ui.throttle)
+        with uvicorn_trusts_no_proxy():  # the client address is decided by the app alone (qa.interfaces.ui.throttle)
             self.demo.launch(**{**launch_kwargs(self.config, self.api, self.throttle), **overrides})
 
     def close(self) -> None:
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:
         parser.error(str(error))
     from embeddings import IndexFileError
-    from qa.collection import CollectionError
+    from qa.storage.collection import CollectionError
 
     try:
         assistant = Assistant(config)

@@ -7,7 +7,7 @@ run it first); the date window and the answerer's own rules (leaning, supports) 
 
 Retrieval does not depend on the checks, so each question is retrieved once (as ``Assistant.ask`` does: the
 question's date as the as-of date, ``max(top_k, 20)`` passages) and answered by the extractive answerer once
-per variant. Scores come from ``qa.evaluation.summarize``, the same as ``qa eval``'s.
+per variant. Scores come from ``qa.interfaces.evaluation.summarize``, the same as ``qa eval``'s.
 
     python benchmarks/fit_scorer.py && python benchmarks/ablation.py [--set newsdev] [--index-dir DIR]
 
@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa import evaluation  # noqa: E402
-from qa.answer_type import Expected, expected  # noqa: E402
+from qa.answering.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
+from qa.answering.followup import rewrite  # noqa: E402
 from qa.answering.scorer import AnswerScorer, ScorerWeights  # noqa: E402
-from qa.answers import SWITCHABLE, ExtractiveAnswerer  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.config import Config  # noqa: E402
-from qa.followup import rewrite  # noqa: E402
-from qa.ingest import Ingestor  # noqa: E402
+from qa.ingest.pipeline import Ingestor  # noqa: E402
+from qa.interfaces import evaluation  # noqa: E402
+from qa.text.answer_type import Expected, expected  # noqa: E402
 from qa.types import Answer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "data"

@@ -146,7 +146,7 @@ def main() -> None:
     import app
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     work = Path(tempfile.mkdtemp(prefix="qa-big-upload-"))
     config = Config.load(env={}, data_dir=work / "data", host="127.0.0.1", port=_free_port())

@@ -37,8 +37,8 @@ NEIGHBOURS = 10
 def chunk_texts(corpus: Path) -> list[str]:
     """The texts `qa ingest` embeds for ``corpus``, with the default chunk settings."""
     from qa.articles import read_file
-    from qa.chunking import Chunker, embedding_text
     from qa.config import Config
+    from qa.ingest.chunking import Chunker, embedding_text
 
     config = Config.load(env={})
     chunker = Chunker(config.chunk_words, config.chunk_max_words, config.chunk_overlap_sentences)

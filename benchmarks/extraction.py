@@ -25,9 +25,9 @@ NEWSDEV = ROOT.parent / "shared" / "eval" / "data" / "newsdev" / "corpus.jsonl"
 RESULTS = ROOT / "benchmarks" / "results" / "extraction.txt"
 
 from qa.config import Config  # noqa: E402
-from qa.sentences import split_sentences  # noqa: E402
 from qa.sources.extract import extract  # noqa: E402
 from qa.sources.fetch import Fetcher  # noqa: E402
+from qa.text.sentences import split_sentences  # noqa: E402
 from tests.news_site import NewsSite, Route  # noqa: E402
 
 MENU = ["Home", "World news", "Business desk", "Sport results", "Weather forecast", "Subscribe today"]

@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 NEWSDEV = ROOT.parent / "shared" / "eval" / "data" / "newsdev" / "corpus.jsonl"
 RESULTS = ROOT / "benchmarks" / "results" / "feeds.txt"
 
-from qa.collection import Collection  # noqa: E402
 from qa.config import Config  # noqa: E402
-from qa.retrieval import Retriever  # noqa: E402
+from qa.retrieval.search import Retriever  # noqa: E402
 from qa.sources.feed_store import FeedStore, utc_now  # noqa: E402
 from qa.sources.poller import Poller  # noqa: E402
+from qa.storage.collection import Collection  # noqa: E402
 from tests.news_site import NewsSite, Route, article_page, rss  # noqa: E402
 
 OPENING_WORDS = 120

@@ -74,10 +74,10 @@ def collect(set_name: str, kind: str, refresh: bool) -> Path:
     out = CACHE / f"{set_name}-{kind}.jsonl.gz"
     if out.exists() and not refresh:
         return out
-    from qa import evaluation
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
+    from qa.interfaces import evaluation
 
     questions = evaluation.load_questions(DATA / set_name / "questions.jsonl")
     config = Config.load(data_dir=CACHE / f"index-{set_name}")

@@ -106,14 +106,14 @@ def run_backend(backend: str, ahead: int, corpus: Path, texts: list[str], work: 
     """Times the encoder alone and one whole ingest with ``backend`` into a fresh data dir, embedding
     ``ahead`` slices in the background while it reads on (0: one after the other)."""
     from embeddings import Encoder, LayeredIndex, VectorIndex
-    from qa import collection as collection_module
-    from qa import ingest as ingest_module
-    from qa.chunking import Chunker
-    from qa.collection import Collection, data_dir_size
     from qa.config import Config
-    from qa.encode_queue import EncodeQueue
-    from qa.ingest import Ingestor
-    from qa.keyword_index import KeywordIndex
+    from qa.ingest.chunking import Chunker
+    from qa.ingest.encode_queue import EncodeQueue
+    from qa.ingest.pipeline import Ingestor
+    from qa.ingest.pipeline import pipeline as ingest_module
+    from qa.storage import collection as collection_module
+    from qa.storage.collection import Collection, data_dir_size
+    from qa.storage.keyword_index import KeywordIndex
 
     config = Config.load(env={}, data_dir=work / f"data-{backend}-{ahead}", embedding_backend=backend,
                          encode_ahead_slices=ahead)
@@ -205,8 +205,8 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from qa.articles import read_file
-    from qa.chunking import Chunker, embedding_text
     from qa.config import Config
+    from qa.ingest.chunking import Chunker, embedding_text
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:

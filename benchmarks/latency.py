@@ -87,8 +87,8 @@ def api_row(assistant, questions: list[tuple[str, str | None]], in_process_ms: l
 
 def grow(collection, target_chunks: int) -> None:
     """Copies the stored articles (with their vectors) until the collection holds ~target_chunks chunks."""
-    from qa.chunking import Chunker
-    from qa.collection import Change
+    from qa.ingest.chunking import Chunker
+    from qa.storage.collection import Change
 
     store = collection.store
     originals = [s.article for s in store.articles()]
@@ -120,7 +120,7 @@ def main() -> None:
 
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     work = Path(tempfile.mkdtemp(prefix="qa-latency-"))
     lines = [f"# ask latency — {platform.machine()} {platform.processor()}, {os.cpu_count()} cores, "

@@ -38,7 +38,7 @@ def ask_all(name: str, env: dict[str, str]) -> Path:
 
 def scored(name: str, results: Path, split: str) -> list[str]:
     """The summary lines of ``split`` of set ``name``."""
-    from qa.evaluation import in_split, load_questions, summarize
+    from qa.interfaces.evaluation import in_split, load_questions, summarize
 
     questions = {q.id: q for q in load_questions(DATA / name / "questions.jsonl")}
     rows = []

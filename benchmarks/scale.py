@@ -56,7 +56,7 @@ def embedded_pool(encoder) -> tuple[list[str], np.ndarray]:
 def sentence_pool() -> list[str]:
     """Every sentence of the demo corpus."""
     from qa.articles import read_file
-    from qa.sentences import split_sentences
+    from qa.text.sentences import split_sentences
 
     pool = []
     for path in sorted((ROOT / "seeds").iterdir()):
@@ -69,8 +69,8 @@ def sentence_pool() -> list[str]:
 def build(config, target_chunks: int, seed: int = 0) -> int:
     """Commits articles of random demo sentences until ~target_chunks chunks; each chunk's vector is its
     first sentence's embedding plus noise."""
-    from qa.chunking import Chunker
-    from qa.collection import Change, Collection
+    from qa.ingest.chunking import Chunker
+    from qa.storage.collection import Change, Collection
     from qa.types import Article
 
     rng, generator = random.Random(seed), np.random.default_rng(seed)
@@ -104,7 +104,7 @@ def rss_after_open(data_dir: Path, index_type: str) -> float:
     """MB of resident memory of a fresh process that opened the collection."""
     # VmHWM of the child's own memory: ru_maxrss would report the parent's size at the fork (Linux keeps
     # that high-water mark across exec), which is how earlier runs over-reported this by ~2 GB.
-    code = ("import re, sys\nfrom qa.collection import Collection\nfrom qa.config import Config\n"
+    code = ("import re, sys\nfrom qa.storage.collection import Collection\nfrom qa.config import Config\n"
             "c = Collection(Config.load(data_dir=sys.argv[1], index_type=sys.argv[2]))\n"
             "status = open('/proc/self/status').read()\n"
             "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) / 1024)")
@@ -123,10 +123,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from qa.collection import Collection, data_dir_size
     from qa.config import Config
-    from qa.ingest import Ingestor
-    from qa.retrieval import Retriever
+    from qa.ingest.pipeline import Ingestor
+    from qa.retrieval.search import Retriever
+    from qa.storage.collection import Collection, data_dir_size
     from qa.types import SearchFilters
 
     work = Path(tempfile.mkdtemp(prefix="qa-scale-"))
@@ -210,7 +210,7 @@ def recall_at_10(collection) -> float:
 
 def delete_articles(collection, count: int) -> dict:
     """Times one removal of ``count`` synthetic articles (one commit), as ``qa remove`` of a folder does."""
-    from qa.collection import Change
+    from qa.storage.collection import Change
 
     victims = [f"synthetic-{n}" for n in range(1, count + 1)]
     started = time.perf_counter()

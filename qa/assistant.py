@@ -12,21 +12,21 @@ from typing import Literal
 import numpy as np
 
 from embeddings import Reranker, load_reranker
-from qa.answer_type import expected
 from qa.answering import decisions
+from qa.answering.answers import ExtractiveAnswerer, checks_named
 from qa.answering.candidates import Ranking
 from qa.answering.checks import Asked
+from qa.answering.followup import Turn, bound_history, rewrite
+from qa.answering.llm import LLMAnswerer, LLMError, client_from_config
 from qa.answering.scorer import COSINE, CROSS_ENCODER, AnswerScorer, ScorerWeights, load_weights
 from qa.answering.trace import Trace
-from qa.answers import ExtractiveAnswerer, checks_named
-from qa.collection import Collection
 from qa.config import Config
-from qa.evidence import SentenceScorer
-from qa.followup import Turn, bound_history, rewrite
-from qa.llm import LLMAnswerer, LLMError, client_from_config
-from qa.names import places
-from qa.questions import bound_question
-from qa.retrieval import Retriever
+from qa.retrieval.evidence import SentenceScorer
+from qa.retrieval.search import Retriever
+from qa.storage.collection import Collection
+from qa.text.answer_type import expected
+from qa.text.names import places
+from qa.text.questions import bound_question
 from qa.types import Answer, SearchFilters
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ class Config:
     max_file_mb: float = 25.0
     commit_every_chunks: int = 2048  # an interrupted big ingest keeps what was committed
     # Slices (of 256 chunks) an ingest embeds in a background thread while it reads the next files; 0 embeds
-    # them one after the other (qa.encode_queue)
+    # them one after the other (qa.ingest.encode_queue)
     encode_ahead_slices: int = 2
     max_chunks_per_article: int = 500  # ~60,000 words; the rest of a longer text is reported as not indexed
     upload_commit_chunks: int = 256  # a page/API upload commits (and lets other writers in) this often
@@ -62,7 +62,7 @@ class Config:
     proxy_header: str = "x-forwarded-for"  # the header those proxies set: x-forwarded-for | forwarded | x-real-ip
     login_failures_per_user: int = 10  # failed logins for one user from one address, per window, before a 429
     login_failures_per_address: int = 30  # failed logins of any kind from one address, per window, before a 429
-    login_window_s: float = 300.0  # the window those failures are counted over (qa.ui.throttle)
+    login_window_s: float = 300.0  # the window those failures are counted over (qa.interfaces.ui.throttle)
     max_upload_mb: float = 20.0
     max_upload_files: int = 50
     max_request_kb: int = 1024  # a request body other than an upload or an article (a question with its history)

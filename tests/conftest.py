@@ -70,9 +70,9 @@ def config(tmp_path: Path):
 @pytest.fixture(scope="session")
 def built_collection(tmp_path_factory: pytest.TempPathFactory):
     """A collection of :func:`small_corpus`, built once per session; tests must not change it."""
-    from qa.collection import Collection
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
+    from qa.storage.collection import Collection
 
     root = tmp_path_factory.mktemp("built")
     config = Config.load(env={}, data_dir=root / "data")
@@ -87,7 +87,7 @@ def assistant_over(records: list[dict], root: Path):
     """An Assistant over a fresh collection of the JSONL ``records``, built under ``root``."""
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     corpus = root / "articles.jsonl"
     corpus.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
@@ -143,7 +143,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory):
     import app
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("app")
     config = Config.load(env={}, data_dir=root / "data", host="127.0.0.1", port=_free_port())

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.answer_type import Expected, answer_span, expected, states_what_is_asked, year_conflict
-from qa.answers import ExtractiveAnswerer
+from qa.answering.answers import ExtractiveAnswerer
 from qa.assistant import Assistant
-from qa.evidence import Evidence, score_sentences, with_sentence_before
-from qa.names import NameKind, names
-from qa.outcome import outcome_unstated
-from qa.sentences import ends_quotation, leans_back
+from qa.retrieval.evidence import Evidence, score_sentences, with_sentence_before
+from qa.text.answer_type import Expected, answer_span, expected, states_what_is_asked, year_conflict
+from qa.text.names import NameKind, names
+from qa.text.outcome import outcome_unstated
+from qa.text.sentences import ends_quotation, leans_back
 from qa.types import Passage
 from tests.conftest import assistant_over, rule_scorer
 

@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 
-from qa.answers import NO_ANSWER
+from qa.answering.answers import NO_ANSWER
+from qa.answering.followup import Turn, needs_context, rewrite
 from qa.assistant import Assistant
-from qa.evidence import PAIR_WITHIN, candidate_sentences, paired_with_neighbours, score_sentences
-from qa.followup import Turn, needs_context, rewrite
-from qa.ingest import Ingestor
-from qa.retrieval import Retriever, _days_apart, reciprocal_rank_fusion
+from qa.ingest.pipeline import Ingestor
+from qa.retrieval.evidence import PAIR_WITHIN, candidate_sentences, paired_with_neighbours, score_sentences
+from qa.retrieval.search import Retriever, _days_apart, reciprocal_rank_fusion
 from qa.types import Passage, SearchFilters
 from tests.conftest import SEED_TITLE
 

@@ -25,7 +25,7 @@ def api(tmp_path_factory: pytest.TempPathFactory):
     import app
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("api")
     config = Config.load(env={"QA_AUTH": f"{USER}:{PASSWORD}", "QA_API_TOKEN": TOKEN, "QA_MAX_UPLOAD_MB": "0.05"},

@@ -199,7 +199,7 @@ def test_questions_asked_while_the_index_builds_wait_and_are_answered(app_server
     from gradio_client import Client
 
     import app
-    from qa.ui.startup import Startup
+    from qa.interfaces.ui.startup import Startup
 
     startup = Startup()
     startup.building("embedding 180 of 284 passages")
@@ -256,13 +256,13 @@ def test_llm_checkbox_only_when_an_llm_is_configured(app_server):
     ("noext", "noext"),
 ])
 def test_safe_filename(given: str, expected: str):
-    from qa.ui.files import safe_filename
+    from qa.interfaces.ui.files import safe_filename
 
     assert safe_filename(given) == expected
 
 
 def test_save_uploads_enforces_type_size_and_count(tmp_path: Path):
-    from qa.ui.files import UploadError, save_uploads
+    from qa.interfaces.ui.files import UploadError, save_uploads
 
     folder = tmp_path / "uploads"
     folder.mkdir()
@@ -284,7 +284,7 @@ def test_save_uploads_enforces_type_size_and_count(tmp_path: Path):
 
 
 def test_write_pasted_uses_a_generated_name(tmp_path: Path):
-    from qa.ui.files import UploadError, write_pasted
+    from qa.interfaces.ui.files import UploadError, write_pasted
 
     path = write_pasted("../../Évil <b>title</b>\nline", "Some text.", tmp_path, max_mb=1)
     assert path.parent == tmp_path and path.name.startswith("pasted-") and path.suffix == ".txt"
@@ -302,14 +302,14 @@ def test_write_pasted_uses_a_generated_name(tmp_path: Path):
     ("//example.org", False), ("https://exa mple.org", False), ("https:///nohost", False), (None, False),
 ])
 def test_only_http_urls_become_links(url, ok):
-    from qa.ui.render import safe_url
+    from qa.interfaces.ui.render import safe_url
 
     assert (safe_url(url) is not None) is ok
 
 
 def test_render_escapes_answer_and_cards():
+    from qa.interfaces.ui.render import answer_message, source_card
     from qa.types import Answer, Citation
-    from qa.ui.render import answer_message, source_card
 
     quote = "Tom said <b>hi</b> & left."
     passage = f"Before *not markdown*. {quote} After [2] text."
@@ -329,7 +329,7 @@ def test_render_escapes_answer_and_cards():
 
 
 def test_parse_filters():
-    from qa.ui.chat import parse_filters
+    from qa.interfaces.ui.chat import parse_filters
 
     assert parse_filters([], "", " ") is None
     filters = parse_filters(["A"], "2024-01-01", "2024-12-31")
@@ -341,7 +341,7 @@ def test_parse_filters():
 
 
 def test_core_errors_become_a_friendly_message():
-    from qa.ui.chat import ask_stream
+    from qa.interfaces.ui.chat import ask_stream
 
     class Broken:
         def stream(self, *args, **kwargs):
@@ -355,7 +355,7 @@ def test_core_errors_become_a_friendly_message():
 
 
 def test_parse_auth(tmp_path: Path):
-    from qa.ui.auth import parse_auth
+    from qa.interfaces.ui.auth import parse_auth
 
     assert parse_auth("") is None
     assert parse_auth("ann:pw1, bob:p:w2") == [("ann", "pw1"), ("bob", "p:w2")]

@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from qa.chunking import Chunker, DegenerateCheck
 from qa.config import Config
+from qa.ingest.chunking import Chunker, DegenerateCheck
 from qa.types import Article
 from tests.conftest import ROOT, small_corpus
 
@@ -48,8 +48,8 @@ def test_no_article_texts_are_told_from_articles() -> None:
 
 
 def test_a_degenerate_upload_is_refused_before_it_is_embedded(tmp_path: Path) -> None:
-    from qa.collection import Collection
-    from qa.ui.library import Library
+    from qa.interfaces.ui.library import Library
+    from qa.storage.collection import Collection
 
     collection = Collection(Config.load(env={}, data_dir=tmp_path / "data"))
     upload = tmp_path / "in" / "letters.txt"
@@ -83,8 +83,8 @@ def test_a_huge_text_is_chunked_only_as_far_as_it_is_indexed() -> None:
 
 def test_a_big_upload_commits_in_slices_answering_and_letting_writers_in_between(tmp_path: Path) -> None:
     from qa.assistant import Assistant
-    from qa.ingest import Ingestor
-    from qa.ui.library import Library
+    from qa.ingest.pipeline import Ingestor
+    from qa.interfaces.ui.library import Library
 
     config = Config.load(env={}, data_dir=tmp_path / "data", reranker_model="none", upload_commit_chunks=24)
     assistant = Assistant(config)

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import main
-from qa.followup import Turn, bound_history
-from qa.timeframe import DateWindow, shifted, window_for
+from qa.answering.followup import Turn, bound_history
+from qa.interfaces.cli import main
+from qa.text.timeframe import DateWindow, shifted, window_for
 from tests.conftest import _free_port, app_corpus
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import app
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("bounds")
     corpus = app_corpus(root / "corpus")
@@ -254,7 +254,7 @@ def test_an_article_body_may_be_bigger_than_a_question(client: httpx.Client) -> 
 def test_the_body_limit_is_outside_the_login() -> None:
     import app
     from qa.config import Config
-    from qa.ui.limits import BodyLimit
+    from qa.interfaces.ui.limits import BodyLimit
 
     middleware = app.launch_kwargs(Config.load(env={"QA_AUTH": "ann:pw"}))["app_kwargs"]["middleware"]
     assert middleware[0].cls is BodyLimit and "LoginRequired" in [m.cls.__name__ for m in middleware[1:]]

@@ -8,8 +8,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import Chunker, embedding_text
-from qa.sentences import split_sentences
+from qa.ingest.chunking import Chunker, embedding_text
+from qa.text.sentences import split_sentences
 from qa.types import Article
 from tests.conftest import ROOT
 

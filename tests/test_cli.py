@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from qa.cli import main
+from qa.interfaces.cli import main
 from tests.conftest import ROOT, SEED_TITLE, small_corpus
 
 
@@ -86,7 +86,7 @@ def test_python_dash_m_qa_works() -> None:
 
 
 def test_eval_scores_gold_named_by_file_stem() -> None:
-    from qa.evaluation import Question, summarize
+    from qa.interfaces.evaluation import Question, summarize
 
     question = Question("q1", "Who hosted the president?", ["Sanae Takaichi"], ["seed-article"], "2026-02-01",
                         evidence=[(10, 40)])
@@ -100,7 +100,7 @@ def test_eval_scores_gold_named_by_file_stem() -> None:
 
 
 def test_eval_matches_answers_through_typographic_punctuation() -> None:
-    from qa.evaluation import contains
+    from qa.interfaces.evaluation import contains
 
     quote = "“If you lose the link, it’ll just keep going and crash into the ground,” said roboticist Daniel Huber."
     assert contains(quote, ["keep going and crash into the ground"])  # before: ” stuck to "ground"

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import qa.cli
-from qa.cli import main
-from qa.collection import Collection
+import qa.interfaces.cli
 from qa.config import Config
-from qa.ingest import Ingestor
+from qa.ingest.pipeline import Ingestor
+from qa.interfaces.cli import main
+from qa.storage.collection import Collection
 from tests.conftest import ROOT, SEED, SEED_TITLE, small_corpus
 
 
@@ -103,7 +103,7 @@ def test_on_a_terminal_removing_several_articles_asks_first(collection_dir) -> N
 def test_page_and_api_removals_take_ids_only(collection_dir) -> None:
     """The page and the API remove through Library.remove: a path is never resolved on the server, not even
     when the id's article vanished between its check and the removal (``ids_only``)."""
-    from qa.ui.library import Library
+    from qa.interfaces.ui.library import Library
 
     data, corpus = collection_dir
     config = Config.load(env={}, data_dir=data)
@@ -293,13 +293,13 @@ def _without_timings(value: object, other: str) -> object:
 def test_help_and_module_docstring_list_every_command() -> None:
     listed = _qa("--help").output
     for name in main.commands:
-        assert f"\n  {name} " in listed and name in (qa.cli.__doc__ or "")
+        assert f"\n  {name} " in listed and name in (qa.interfaces.cli.__doc__ or "")
     assert "compact" in main.commands
 
 
 def test_a_bounded_removal_counts_under_the_write_lock_and_removes_nothing_when_over(collection_dir) -> None:
     """What `qa remove` without --yes relies on: the count is taken where the removal happens."""
-    from qa.ingest import RemovalTooLarge
+    from qa.ingest.pipeline import RemovalTooLarge
 
     data, corpus = collection_dir
     collection = Collection(Config.load(env={}, data_dir=data))

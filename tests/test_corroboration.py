@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer_type import expected
-from qa.corroboration import corroborating
-from qa.evidence import Evidence
+from qa.answering.corroboration import corroborating
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import expected
 from qa.types import Passage
 from tests.conftest import assistant_over
 

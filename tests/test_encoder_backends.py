@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from embeddings import Encoder, resolve_model_path
 from embeddings.onnx_cache import cached_onnx, default_cache_dir
-from qa.cli import main
 from qa.config import DEFAULT_EMBEDDING_MODEL
+from qa.interfaces.cli import main
 from tests.conftest import SEED_TITLE, small_corpus
 
 MODEL = Path(resolve_model_path(DEFAULT_EMBEDDING_MODEL))
@@ -117,8 +117,8 @@ def _top_chunks(data_dir: Path, backend: str, query: str) -> list[str]:
 
 def _vector_ranking(data_dir: Path, backend: str) -> list[list[int]]:
     """Each query's chunk ids by vector similarity alone (no keywords, no reranker)."""
-    from qa.collection import Collection
     from qa.config import Config
+    from qa.storage.collection import Collection
 
     collection = Collection(Config.load(env={}, data_dir=data_dir, embedding_backend=backend))
     try:

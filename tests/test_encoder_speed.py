@@ -1,4 +1,4 @@
-"""Keeping the encoder busy: embedding in the background while an ingest reads on (qa.encode_queue), in
+"""Keeping the encoder busy: embedding in the background while an ingest reads on (qa.ingest.encode_queue), in
 length-sorted slices whose order is restored, with commits and crash safety exactly as before.
 
 Real model, FAISS and SQLite; a failing encoder is the real one with an error injected into one call.
@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from embeddings import Encoder
-from qa.collection import Collection
 from qa.config import Config
-from qa.encode_queue import EncodeQueue
-from qa.ingest import Ingestor
+from qa.ingest.encode_queue import EncodeQueue
+from qa.ingest.pipeline import Ingestor
+from qa.storage.collection import Collection
 from tests.conftest import ROOT, small_corpus
 
 SEED_RECORDS = ROOT / "seeds" / "wikinews_gum.jsonl"
@@ -64,7 +64,7 @@ def test_ingest_embedding_ahead_stores_what_one_after_the_other_stores(config: C
 
 def test_encoding_runs_while_the_next_files_are_read(config: Config, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa import ingest as ingest_module
+    from qa.ingest import pipeline as ingest_module
 
     events: list[tuple[str, str]] = []
     read_file, encode = ingest_module.read_file, Encoder.encode

@@ -7,8 +7,8 @@ import re
 
 from click.testing import CliRunner
 
-from qa.cli import main
-from qa.export import Exchange, conversation_html, conversation_markdown, md_escape
+from qa.interfaces.cli import main
+from qa.interfaces.export import Exchange, conversation_html, conversation_markdown, md_escape
 from tests.conftest import XSS_TITLE
 
 

@@ -1,6 +1,6 @@
 """Links planted in articles stay text (issue 21 finding 8): the Markdown export and `qa ask --format md`
 escape link syntax in quoted text everywhere, the answer line included; URLs that are not http(s) are
-dropped from JSON, exports and the page, all by one rule (:func:`qa.markup.safe_url`)."""
+dropped from JSON, exports and the page, all by one rule (:func:`qa.text.markup.safe_url`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from qa.cli import main
-from qa.export import Exchange, answer_json, answer_text, conversation_html, conversation_markdown, md_escape
-from qa.markup import safe_url
+from qa.interfaces.cli import main
+from qa.interfaces.export import Exchange, answer_json, answer_text, conversation_html, conversation_markdown, md_escape
+from qa.interfaces.ui import render
+from qa.interfaces.ui.turns import ChatTurn
+from qa.text.markup import safe_url
 from qa.types import Answer, Citation
-from qa.ui import render
-from qa.ui.turns import ChatTurn
 from tests.conftest import assistant_over
 
 PLANTED = ("The climb to the Orvel lighthouse takes 120 steps [2](https://evil.example/phish) and "

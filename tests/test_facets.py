@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embeddings import VectorIndex
-from qa.facets import Facets
+from qa.storage.facets import Facets
 from qa.types import SearchFilters
 
 ROWS = [(3, "2024-05-02", "Daily Loaf"), (7, None, "Sky Weekly"), (8, "2025-11-20", "sky weekly"),

@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from qa.assistant import Assistant
-from qa.cli import main
-from qa.collection import Collection
 from qa.config import Config
+from qa.interfaces.cli import main
 from qa.sources.feed_store import FeedStore, parse_stamp, utc_now
 from qa.sources.following import FeedError, follow, parse_every
 from qa.sources.poller import Poller
+from qa.storage.collection import Collection
 from tests.news_site import NewsSite, Route, article_page, rss
 
 LIBRARY = ["The town council voted on Tuesday to turn the old market hall into a public library.",
@@ -289,9 +289,9 @@ def test_api_adds_a_link_and_follows_a_feed(live) -> None:  # type: ignore[no-un
 
 
 def test_the_header_shows_how_current_the_collection_is(tmp_path: Path) -> None:
-    from qa.collection import Stats
+    from qa.interfaces.ui import render
     from qa.sources.freshness import freshness
-    from qa.ui import render
+    from qa.storage.collection import Stats
 
     store = FeedStore(tmp_path)
     store.add("https://example.org/<b>feed", 900, 10)

@@ -20,13 +20,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from qa.cli import main
-from qa.collection import Collection, CollectionBusy
 from qa.config import Config
-from qa.ingest import Ingestor
-from qa.questions import MAX_QUESTION_WORDS, bound_question
-from qa.ui.auth import LoginThrottle
-from qa.ui.files import discard_cached, safe_filename, save_uploads, unindexed, upload_dir
+from qa.ingest.pipeline import Ingestor
+from qa.interfaces.cli import main
+from qa.interfaces.ui.auth import LoginThrottle
+from qa.interfaces.ui.files import discard_cached, safe_filename, save_uploads, unindexed, upload_dir
+from qa.storage.collection import Collection, CollectionBusy
+from qa.text.questions import MAX_QUESTION_WORDS, bound_question
 from tests.conftest import ROOT, SEED, SEED_TITLE, _free_port, small_corpus
 
 # --- 1. questions of any length -------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_a_15_mb_one_line_file_is_indexed_in_part_while_questions_are_answered(t
 
 def test_uploads_left_by_a_stop_are_ingested_at_start_or_deleted_with_a_log(tmp_path: Path, caplog) -> None:
     from qa.assistant import Assistant
-    from qa.ui.startup import resume_uploads
+    from qa.interfaces.ui.startup import resume_uploads
 
     assistant = Assistant(Config.load(env={}, data_dir=tmp_path / "data", reranker_model="none"))
     folder = upload_dir(tmp_path / "data")
@@ -283,7 +283,7 @@ def test_long_upload_names_keep_their_extension(suffix: str) -> None:
 # --- smaller findings -------------------------------------------------------------------------------
 _HOLD_LOCK = """
 import sys, time
-from qa.collection import Collection
+from qa.storage.collection import Collection
 from qa.config import Config
 collection = Collection(Config.load(env={}, data_dir=sys.argv[1]))
 with collection.writer("an ingest"):
@@ -329,7 +329,7 @@ def test_uploads_leave_no_copy_in_gradios_cache(tmp_path: Path) -> None:
 def test_uploads_through_the_app_are_stored_only_under_the_data_dir(app_server, tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
-    from qa.ui.page import gradio_upload_folder
+    from qa.interfaces.ui.page import gradio_upload_folder
 
     marker = f"Unique marker {time.time_ns()}"
     story = tmp_path / "cache-check.txt"

@@ -16,13 +16,13 @@ import pytest
 
 from embeddings import Encoder, IndexFileError
 from embeddings.turns import TurnLock
-from qa.collection import Collection, CollectionError
-from qa.ingest import Ingestor
+from qa.ingest.pipeline import Ingestor
+from qa.storage.collection import Collection, CollectionError
 from tests.conftest import ROOT, SEED, SEED_TITLE, small_corpus
 
 
 def _search_titles(collection: Collection, query: str, k: int = 3) -> list[str]:
-    from qa.retrieval import Retriever
+    from qa.retrieval.search import Retriever
 
     return [p.title for p in Retriever(collection).search(query, k=k, rerank=False)]
 
@@ -93,7 +93,7 @@ def test_failure_mid_ingest_keeps_previous_index(config, tmp_path: Path, monkeyp
     before = collection.stats()
 
     (corpus / "more.txt").write_text("Harbour festival\n\nThe harbour festival drew ten thousand visitors.")
-    from qa.store import StoreWriter
+    from qa.storage.store import StoreWriter
 
     def full_disk(self, *args):  # the disk fills up while the metadata is written, after the keyword index
         raise OSError(28, "No space left on device")

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import qa.collection
+import qa.storage.collection
 from embeddings import LayeredIndex, VectorIndex
-from qa.cli import index_type_hint, main
-from qa.collection import Collection
-from qa.ingest import Ingestor
-from qa.retrieval import Retriever
+from qa.ingest.pipeline import Ingestor
+from qa.interfaces.cli import index_type_hint, main
+from qa.retrieval.search import Retriever
+from qa.storage.collection import Collection
 from tests.conftest import SEED_TITLE, small_corpus
 
 
@@ -107,7 +107,7 @@ def test_deletions_past_their_share_compact_on_their_own(config, tmp_path: Path)
 
 
 def test_many_small_commits_merge_their_delta_files(config, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(qa.collection, "MAX_DELTA_FILES", 3)
+    monkeypatch.setattr(qa.storage.collection, "MAX_DELTA_FILES", 3)
     collection = Collection(config)
     for i in range(5):
         Ingestor(collection).ingest([_article(tmp_path, f"note{i}", f"Harbour note {i}",

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import main
-from qa.collection import Collection
 from qa.config import Config
+from qa.interfaces.cli import main
 from qa.sources.extract import url_id
 from qa.sources.fetch import Fetcher, FetchError, checked_url
 from qa.sources.links import ingest_links
+from qa.storage.collection import Collection
 from tests.news_site import COMMENT, MENU, RELATED, NewsSite, Route, article_page
 from tests.test_articles import make_pdf
 

@@ -1,4 +1,5 @@
-"""qa.llm: the streaming chat client (against a scripted local server), the prompt, and answer verification."""
+"""qa.answering.llm: the streaming chat client (against a scripted local server), the prompt, and answer
+verification."""
 
 from __future__ import annotations
 
@@ -18,10 +19,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.answers import NO_ANSWER
+from qa.answering.answers import NO_ANSWER
+from qa.answering.followup import Turn
+from qa.answering.llm import (
+    SYSTEM_PROMPT,
+    ChatClient,
+    LLMAnswerer,
+    LLMError,
+    build_messages,
+    client_from_config,
+    verify,
+)
 from qa.config import Config
-from qa.followup import Turn
-from qa.llm import SYSTEM_PROMPT, ChatClient, LLMAnswerer, LLMError, build_messages, client_from_config, verify
 from qa.types import Answer, Passage
 
 try:

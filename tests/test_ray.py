@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from qa.cli import main
-from qa.collection import Collection
 from qa.config import Config
-from qa.retrieval import Retriever
+from qa.interfaces.cli import main
+from qa.retrieval.search import Retriever
+from qa.storage.collection import Collection
 from tests.conftest import ROOT, small_corpus
 
 
@@ -47,7 +47,7 @@ def test_ray_ingest_matches_the_local_one(tmp_path: Path) -> None:
 
 def test_without_ray_nothing_imports_it(tmp_path: Path) -> None:
     args = ["--data-dir", str(tmp_path / "d"), "ingest", str(ROOT / "seeds")]
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom qa.cli import main\n"
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom qa.interfaces.cli import main\n"
             f"r = CliRunner().invoke(main, {args!r})\nassert r.exit_code == 0, r.output\nprint('ray' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from embeddings import IndexFileError
-from qa.cli import main
-from qa.collection import Collection, CollectionError
-from qa.ingest import Ingestor, rebuild
-from qa.retrieval import Retriever
+from qa.ingest.pipeline import Ingestor, rebuild
+from qa.interfaces.cli import main
+from qa.retrieval.search import Retriever
+from qa.storage.collection import Collection, CollectionError
 from tests.conftest import ROOT, SEED_TITLE, small_corpus
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer_type import expected
 from qa.answering.checks import Asked, assess
 from qa.answering.features import FEATURES, features
 from qa.answering.scorer import COSINE, CROSS_ENCODER, WEIGHTS_FILE, AnswerScorer, ScorerWeights, load_weights
 from qa.assistant import Assistant
 from qa.config import Config
-from qa.evidence import Evidence
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import expected
 from qa.types import Passage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

@@ -40,7 +40,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory):
     import app
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("secured")
     config = Config.load(env={"QA_AUTH": f"{USER}:{PASSWORD}"}, data_dir=root / "data", host="127.0.0.1",
@@ -204,7 +204,7 @@ HOSTILE_NAMES = ["../../etc/passwd.txt", "/abs/path.txt", "..\\..\\win.txt", "ev
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
 def test_safe_filename_is_a_plain_basename(name: str):
-    from qa.ui.files import MAX_STEM, safe_filename
+    from qa.interfaces.ui.files import MAX_STEM, safe_filename
 
     safe = safe_filename(name)
     assert SAFE_NAME.match(safe) and ".." not in safe and len(safe) <= MAX_STEM + 9, safe
@@ -213,7 +213,7 @@ def test_safe_filename_is_a_plain_basename(name: str):
 
 def test_hostile_upload_names_land_inside_uploads(tmp_path: Path):
     """Every file is stored under ``<data_dir>/uploads/`` with a safe basename, whatever the client called it."""
-    from qa.ui.files import save_uploads, upload_dir
+    from qa.interfaces.ui.files import save_uploads, upload_dir
 
     data_dir = tmp_path / "data"
     folder = upload_dir(data_dir)
@@ -241,7 +241,7 @@ def test_hostile_upload_names_land_inside_uploads(tmp_path: Path):
 
 def test_oversize_and_too_many_uploads_are_refused_clearly(tmp_path: Path):
     from qa.config import Config
-    from qa.ui.files import UploadError, save_uploads, upload_dir, write_pasted
+    from qa.interfaces.ui.files import UploadError, save_uploads, upload_dir, write_pasted
 
     config = Config.load(env={"QA_MAX_UPLOAD_MB": "0.01", "QA_MAX_UPLOAD_FILES": "2"}, data_dir=tmp_path / "d")
     folder = upload_dir(config.data_dir)
@@ -329,9 +329,9 @@ def assert_escaped(markup: str) -> None:
 
 
 def test_ingest_report_escapes_hostile_file_names():
-    from qa.ingest import IngestReport
-    from qa.ui import render
-    from qa.ui.files import display_name
+    from qa.ingest.pipeline import IngestReport
+    from qa.interfaces.ui import render
+    from qa.interfaces.ui.files import display_name
 
     report = IngestReport(added=[f"Title {HOSTILE}"], failed=[(f"/srv/uploads/{HOSTILE}", f"bad <b>{HOSTILE}</b>")],
                           skipped=[(HOSTILE, "empty")], duplicates=[HOSTILE])
@@ -343,8 +343,8 @@ def test_ingest_report_escapes_hostile_file_names():
 
 
 def test_error_messages_escape_hostile_file_names():
-    from qa.ui import render
-    from qa.ui.chat import ask_stream
+    from qa.interfaces.ui import render
+    from qa.interfaces.ui.chat import ask_stream
 
     for markup in (render.notice(f"The upload failed: {HOSTILE}", "error"), render.error_message(f"No {HOSTILE}"),
                    render.notice(f"No article with id “{HOSTILE}”.", "error"),

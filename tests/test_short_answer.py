@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer_type import answer_span, expected
+from qa.answering.answers import ExtractiveAnswerer
 from qa.answering.checks import Asked
 from qa.answering.short import ShortAnswerFinder
-from qa.answers import ExtractiveAnswerer
 from qa.assistant import Assistant
-from qa.evidence import Evidence
-from qa.export import Exchange, answer_json, answer_text, conversation_markdown
+from qa.interfaces.export import Exchange, answer_json, answer_text, conversation_markdown
+from qa.interfaces.ui import render
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import answer_span, expected
 from qa.types import Passage
-from qa.ui import render
 from tests.conftest import rule_scorer
 
 SEED_SENTENCE = ("Japanese Defense Minister Shinjiro Koizumi and his South Korean counterpart Ahn Gyu Back decided "

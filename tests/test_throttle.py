@@ -1,4 +1,4 @@
-"""The login throttle (qa.ui.throttle) and one protection for every write path, against a real server.
+"""The login throttle (qa.interfaces.ui.throttle) and one protection for every write path, against a real server.
 
 Requests are sent "from" different loopback addresses (the whole of 127/8 is this machine) by binding the
 client socket's local address. The server of this module has users ann and bob, an API token, and one listed
@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa.ui.auth import check_server_config
-from qa.ui.throttle import GuessThrottle, Proxies, address_key
+from qa.interfaces.ui.auth import check_server_config
+from qa.interfaces.ui.throttle import GuessThrottle, Proxies, address_key
 from tests.conftest import ROOT, SEED, _free_port
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
@@ -126,7 +126,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import app
     from qa.assistant import Assistant
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("throttle")
     env = {"QA_AUTH": "ann:right,bob:other", "QA_API_TOKEN": TOKEN, "QA_TRUSTED_PROXIES": PROXY}

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from qa.assistant import Assistant
-from qa.timeframe import DateWindow, window_for
+from qa.text.timeframe import DateWindow, window_for
 from tests.conftest import assistant_over
 
 TUESDAY = date(2022, 6, 14)  # as-of dates below are fixed, never today

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from qa.answer_type import Expected, expected
+from qa.answering.answers import ExtractiveAnswerer, checks_named
 from qa.answering.checks import (
     AnswerKindCheck,
     Asked,
@@ -20,13 +20,13 @@ from qa.answering.checks import (
     YearCheck,
     assess,
 )
-from qa.answers import ExtractiveAnswerer, checks_named
 from qa.assistant import Assistant
-from qa.cli import main
-from qa.evidence import Evidence
-from qa.timeframe import DateWindow
+from qa.interfaces.cli import main
+from qa.interfaces.ui import render
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import Expected, expected
+from qa.text.timeframe import DateWindow
 from qa.types import Passage
-from qa.ui import render
 from tests.conftest import _free_port, rule_scorer, small_corpus
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
@@ -230,7 +230,7 @@ def api(tmp_path_factory: pytest.TempPathFactory):
     """The app over the small corpus on 127.0.0.1, with an httpx client."""
     import app
     from qa.config import Config
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("trace-api")
     config = Config.load(env={}, data_dir=root / "data", host="127.0.0.1", port=_free_port())
@@ -288,7 +288,7 @@ def test_a_check_switched_off_lets_its_candidates_through_and_says_so() -> None:
 
 
 def test_the_markdown_trace_keeps_article_text_literal() -> None:
-    from qa.export import Exchange, conversation_markdown, trace_markdown
+    from qa.interfaces.export import Exchange, conversation_markdown, trace_markdown
 
     hostile = _evidence("The ```<script>x()</script>``` bridge cost 240 million euros.")
     answer = ExtractiveAnswerer(rule_scorer()).answer("How much did the bridge cost?", "", [hostile.passage],

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from qa.config import Config
-from qa.ui.files import clean_temp, save_uploads, temp_dir, upload_dir
+from qa.interfaces.ui.files import clean_temp, save_uploads, temp_dir, upload_dir
 from tests.conftest import _free_port, small_corpus
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
@@ -71,8 +71,8 @@ def test_replace_only_when_asked_and_never_a_file_of_the_same_upload(tmp_path: P
 
 
 def test_two_stories_under_one_name_are_both_answerable(tmp_path: Path) -> None:
-    from qa.collection import Collection
-    from qa.ui.library import Library
+    from qa.interfaces.ui.library import Library
+    from qa.storage.collection import Collection
 
     collection = Collection(Config.load(env={}, data_dir=tmp_path / "data"))
     library = Library(collection, collection.config)
@@ -98,7 +98,7 @@ def api(tmp_path_factory: pytest.TempPathFactory):
     """The app over the small corpus (no login, no reranker), at most MAX_FILES files an upload."""
     import app
     from qa.assistant import Assistant
-    from qa.ingest import Ingestor
+    from qa.ingest.pipeline import Ingestor
 
     root = tmp_path_factory.mktemp("upload-api")
     config = Config.load(env={"QA_MAX_UPLOAD_FILES": str(MAX_FILES), "QA_RERANKER_MODEL": "none"},
@@ -185,7 +185,7 @@ def test_api_uploads_are_copied_under_the_data_dir_and_cleaned(api) -> None:
 
 
 def test_start_deletes_what_a_killed_server_left_and_keeps_a_running_ones(tmp_path: Path, monkeypatch) -> None:
-    from qa.ui.startup import prepare_temp
+    from qa.interfaces.ui.startup import prepare_temp
 
     data = tmp_path / "data"
     dead = data / "tmp" / "server-999999999" / "gradio" / "abc123"
@@ -200,7 +200,7 @@ def test_start_deletes_what_a_killed_server_left_and_keeps_a_running_ones(tmp_pa
     assert not dead.parent.parent.exists() and not stray.exists() and alive.is_dir()
     assert folder == temp_dir(data) and folder.is_dir()
     assert Path(os.environ["GRADIO_TEMP_DIR"]).is_relative_to(data)
-    from qa.ui.page import gradio_upload_folder
+    from qa.interfaces.ui.page import gradio_upload_folder
 
     assert Path(gradio_upload_folder()) == folder / "gradio"
     assert clean_temp(data) != [] and not folder.exists()  # at start: nothing of this process is there yet

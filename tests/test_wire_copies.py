@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.ingest import Ingestor
+from qa.ingest.pipeline import Ingestor
 from tests.conftest import assistant_over
 
 WIRE = ("The harbour bridge in Port Elwin will close for repairs from 3 March, the regional council said on "

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qa.answer_type import Span
 from qa.answering.checks import DATE_WINDOW, Asked, assess
 from qa.answering.features import features
 from qa.answering.scorer import AnswerScorer
 from qa.answering.trace import Verdict
-from qa.evidence import Evidence
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import Span
 
 EvidenceKey = tuple[str, tuple[tuple[int, int], ...]]
 

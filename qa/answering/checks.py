@@ -1,6 +1,6 @@
 """The checks a candidate sentence must pass to answer a question, one class each, each returning a Verdict.
 
-Each check wraps one rule of :mod:`qa.answer_type`, :mod:`qa.outcome` or :mod:`qa.timeframe` (the rules
+Each check wraps one rule of :mod:`qa.text.answer_type`, :mod:`qa.text.outcome` or :mod:`qa.text.timeframe` (the rules
 themselves are unchanged): :class:`DateWindowCheck` keeps evidence from the question's date window, and
 the others say whether a sentence gives the kind of answer asked for, about the year and the event asked
 about. The answerer runs them through :func:`assess`; each verdict (with its reason code) becomes a feature
@@ -13,14 +13,14 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from qa.answer_type import Expected, Span, answer_span, year_conflict
 from qa.answering.trace import QuestionFacts, Verdict
-from qa.evidence import Evidence
-from qa.outcome import asked_outcomes, outcome_unstated
-from qa.timeframe import DateWindow, days_named
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import Expected, Span, answer_span, year_conflict
+from qa.text.outcome import asked_outcomes, outcome_unstated
+from qa.text.timeframe import DateWindow, days_named
+from qa.text.words import words
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Asked:
         """What the rules read from the question, for a trace."""
         window = self.window
         return QuestionFacts(
-            kind=self.kind.value, asked_terms=tuple(dict.fromkeys(_WORD.findall(self.question.lower()))),
+            kind=self.kind.value, asked_terms=tuple(dict.fromkeys(words(self.question))),
             years=tuple(int(y) for y in _YEAR.findall(self.question)),
             named_days=tuple(day.isoformat() for day in days_named(self.question)),
             window=window.label if window else None, window_phrase=window.phrase if window else None,
@@ -72,7 +72,7 @@ class DateWindowCheck:
 
 class YearCheck:
     """An article cannot report a year that had not begun when it was written, nor a day after; text naming
-    only other years than the question's speaks of another year (:func:`qa.answer_type.year_conflict`)."""
+    only other years than the question's speaks of another year (:func:`qa.text.answer_type.year_conflict`)."""
 
     name: ClassVar[str] = "year"
 
@@ -85,7 +85,7 @@ class YearCheck:
 
 class OutcomeCheck:
     """A question that takes an outcome as settled is not answered by text that only looks ahead to it
-    (:func:`qa.outcome.outcome_unstated`)."""
+    (:func:`qa.text.outcome.outcome_unstated`)."""
 
     name: ClassVar[str] = "outcome"
 
@@ -98,7 +98,7 @@ class OutcomeCheck:
 
 class AnswerKindCheck:
     """The sentence must give the kind of answer asked for (a new name for "who", a number for "how many",
-    a date for "on what date") that the question does not already hold (:func:`qa.answer_type.answer_span`)."""
+    a date for "on what date") that the question does not already hold (:func:`qa.text.answer_type.answer_span`)."""
 
     name: ClassVar[str] = "answer_kind"
 

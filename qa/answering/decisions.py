@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qa.answer_type import Expected
 from qa.answering.candidates import EvidenceKey, Ranking, Scored, key
 from qa.answering.checks import Asked
 from qa.answering.features import AGAINST
 from qa.answering.scorer import AnswerScorer
 from qa.answering.trace import Candidate, Decision, Trace
-from qa.evidence import Evidence
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import Expected
 from qa.types import Answer
 
 # What each kind of question asks for, in words (for reasons and notes).

@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from qa.answer_type import Expected
 from qa.answering.checks import ANSWER_KIND, Asked
 from qa.answering.trace import Verdict
-from qa.evidence import Evidence
+from qa.retrieval.evidence import Evidence
+from qa.text.answer_type import Expected
 
 # The features in the order of the scorer's weights; README and docs/benchmarks.md name them.
 FEATURES: tuple[str, ...] = (

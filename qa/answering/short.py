@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from qa.answer_type import Expected, Span, name_spans, time_span
 from qa.answering.checks import Asked
-from qa.names import NameKind, names
+from qa.text.answer_type import Expected, Span, name_spans, time_span
+from qa.text.names import NameKind, names
+from qa.text.words import WRITTEN_WORD
 
-_WORD = re.compile(r"[\w'’-]+")
 # Where a clause ends: what is said of one name there is not said of the next ("Koizumi and his counterpart Ahn").
 _POSSESSIVE = re.compile(r"['’]s?$")
 _NEXT_WORD = re.compile(r"\s+([\w-]+)")
@@ -58,21 +58,21 @@ class ShortAnswerFinder:
         """How well the words around ``span`` in its clause (and its own words) match the question: each
         content word of the question there counts one, each place or country's adjective the question lacks
         (before it: "Japanese Defense Minister …") counts minus one."""
-        asked = {w.lower() for w in _WORD.findall(question) if len(w) >= MIN_CONTENT_LETTERS}
-        before = _WORD.findall(_CLAUSE_BREAK.split(sentence[: span.start])[-1])[-self.context_words :]
-        after = _WORD.findall(_CLAUSE_BREAK.split(sentence[span.end :])[0])[: self.context_words]
-        here = before + _WORD.findall(sentence[span.start : span.end]) + after
+        asked = {w.lower() for w in WRITTEN_WORD.findall(question) if len(w) >= MIN_CONTENT_LETTERS}
+        before = WRITTEN_WORD.findall(_CLAUSE_BREAK.split(sentence[: span.start])[-1])[-self.context_words :]
+        after = WRITTEN_WORD.findall(_CLAUSE_BREAK.split(sentence[span.end :])[0])[: self.context_words]
+        here = before + WRITTEN_WORD.findall(sentence[span.start : span.end]) + after
         score = sum(1 for word in here if word.lower() in asked)
         score -= sum(1 for name in names(" ".join(before)) if name.kind is NameKind.PLACE
-                     and not {w.lower() for w in _WORD.findall(name.text)} <= asked)
+                     and not {w.lower() for w in WRITTEN_WORD.findall(name.text)} <= asked)
         return score
 
 
 def _without_asked_title(question: str, sentence: str, span: Span) -> Span:
     """``span`` without the leading words the question already holds ("Defense Minister Shinjiro Koizumi" for
     "who is the defense minister?" -> "Shinjiro Koizumi"); its last word always stays."""
-    asked = {w.lower() for w in _WORD.findall(question)}
-    words = list(_WORD.finditer(sentence, span.start, span.end))
+    asked = {w.lower() for w in WRITTEN_WORD.findall(question)}
+    words = list(WRITTEN_WORD.finditer(sentence, span.start, span.end))
     start = span.start
     for word, after in pairwise(words):
         if word.group(0).lower() not in asked:
@@ -91,7 +91,7 @@ def _with_counted_noun(question: str, sentence: str, span: Span, most: int = 3) 
     """A number with the (at most ``most``) words after it that the question asks for ("how many years" ->
     "27 years", "how many painted zebras" -> "312 painted zebras"): a count alone reads as a bare figure.
     Short words ("of", "the") end it: "hundreds of" is no count of anything."""
-    asked = {w.lower() for w in _WORD.findall(question) if len(w) >= MIN_CONTENT_LETTERS}
+    asked = {w.lower() for w in WRITTEN_WORD.findall(question) if len(w) >= MIN_CONTENT_LETTERS}
     end = span.end
     for _ in range(most):
         after = _NEXT_WORD.match(sentence, end)

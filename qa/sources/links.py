@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qa.collection import Collection
 from qa.config import Config
-from qa.ingest import Ingestor, IngestReport, ProgressCallback
+from qa.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
+from qa.storage.collection import Collection
 
 from .extract import WebArticle, extract
 from .fetch import Fetcher, FetchError

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from qa.collection import Collection
+from qa.storage.collection import Collection
 
 from .feed_store import Feed, FeedStore, utc_now
 from .feeds import FeedItem, NotAFeed, ParsedFeed, parse_feed
