@@ -28,7 +28,7 @@ _LETTERS = re.compile(r"[A-Za-z]{2,}")
 # (The scorer's own modules - features, scorer, candidates, decisions - hold feature names and the words of
 # their explanations, no rules: the weights that replaced rules are counted as numbers in the weights file.)
 MODULES = ("answer_type", "names", "outcome", "timeframe", "sentences", "answers", "corroboration", "evidence",
-           "checks", "short", "retrieval", "search", "words")
+           "checks", "short", "retrieval", "search", "words", "followup", "llm")
 
 
 def source_files(rev: str | None) -> dict[str, str]:

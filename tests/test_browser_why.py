@@ -31,11 +31,14 @@ def test_why_this_answer_and_why_no_answer(open_page):  # noqa: F811 (a fixture)
     why.locator("summary").click()
     assert "likely to answer" in why.locator(".qa-why-decision").inner_text()
     chosen = why.locator("li", has_text="chosen").first
-    assert "weighed: model_score" in chosen.locator(".qa-why-weights").inner_text()
+    weights = chosen.locator(".qa-why-weights").inner_text()
+    assert weights.startswith("weighed: ") and "model_score +" in weights
     assert "answer_kind: passed" in chosen.inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "why-this-answer.png"
-    answer.screenshot(path=str(shot))
+    answer.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1700)  # let the flash fade so the picture shows the resting look
+    page.screenshot(path=str(shot))
     shutil.copyfile(shot, ROOT / "docs" / "why.png")
 
     abstained = ask(page, "How much did Japan pay for the new destroyers?", 2)
