@@ -17,13 +17,16 @@
     python benchmarks/fit_scorer.py --refresh    # collect again (after a change to retrieval or features)
     python benchmarks/fit_scorer.py --no-write   # report only; leave scorer_weights.json as it is
 
-Writes benchmarks/results/fit_scorer.txt; the collected features go to benchmarks/results/scorer/.
+Writes benchmarks/results/fit_scorer.txt; the collected features (the training data) are kept in
+benchmarks/data/scorer/, one gzipped JSONL per set and scorer kind: a header naming the feature columns,
+then per question its id, half, answerability and each candidate's features and label.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -43,14 +46,19 @@ from qa.answering.scorer import COSINE, CROSS_ENCODER, WEIGHTS_FILE, ScorerWeigh
 
 DATA = ROOT.parent / "shared" / "eval" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
-CACHE = RESULTS / "scorer"
+CACHE = ROOT / "benchmarks" / "data" / "scorer"  # the collected features: the scorer's training data, kept
+INDEXES = RESULTS / "scorer"  # each set's index, reused by the next collection
 SETS = ("newsdev", "quail_news", "onestopqa")  # news only: the scorer answers news (XQuAD checks it stays general)
+# The same sets with half their articles held out: the questions about those become unanswerable, as the held-out
+# news set's are made (its gold article removed). Cross-encoder only.
+CLOSED = "-closed"
+CLOSED_SETS = tuple(name + CLOSED for name in SETS)
 # What each ablation leaves out: a check's features, or one other feature.
 ABLATIONS = {"year": ("year_conflict",), "outcome": ("outcome_unstated",),
              "answer_kind": ("kind_missing", "kind_unsure", "kind_sure"),
              **{name: (name,) for name in FEATURES if name not in {"year_conflict", "outcome_unstated", "kind_missing",
                                                                    "kind_unsure", "kind_sure"}}}
-ABLATION_WEIGHTS = CACHE / "ablation-weights.json"  # read by benchmarks/ablation.py
+ABLATION_WEIGHTS = INDEXES / "ablation-weights.json"  # read by benchmarks/ablation.py
 OFF_POINTS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, float("inf"))  # the near-miss distances tried
 
 BEHIND = FEATURES.index("behind_best")
@@ -79,8 +87,12 @@ def collect(set_name: str, kind: str, refresh: bool) -> Path:
     from qa.ingest.pipeline import Ingestor
     from qa.interfaces import evaluation
 
-    questions = evaluation.load_questions(DATA / set_name / "questions.jsonl")
-    config = Config.load(data_dir=CACHE / f"index-{set_name}")
+    base = set_name.removesuffix(CLOSED)
+    questions = evaluation.load_questions(DATA / base / "questions.jsonl")
+    corpus = DATA / base / "corpus.jsonl"
+    if set_name.endswith(CLOSED):
+        corpus, questions = closed(corpus, questions)
+    config = Config.load(data_dir=INDEXES / f"index-{set_name}")
     if kind == COSINE:
         config = replace(config, reranker_model="none")
     # Any weights over the current features: what is collected (every candidate's features) does not depend on them.
@@ -88,7 +100,7 @@ def collect(set_name: str, kind: str, refresh: bool) -> Path:
     neutral = ScorerWeights(FEATURES, none, (1.0,) * len(FEATURES), (1.0, *none[1:]), 0.0, 0.5, float("inf"),
                             "neutral: for collecting")
     assistant = Assistant(config, neutral)
-    Ingestor(assistant.collection).ingest([DATA / set_name / "corpus.jsonl"])
+    Ingestor(assistant.collection).ingest([corpus])
     stems = {a.article.id: Path(a.article.source_path).stem for a in assistant.collection.store.articles()}
     CACHE.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -111,6 +123,24 @@ def collect(set_name: str, kind: str, refresh: bool) -> Path:
     print(f"collected {set_name} ({kind}): {len(questions)} questions in {time.perf_counter() - started:.0f} s",
           flush=True)
     return out
+
+
+def held_out(doc_id: str) -> bool:
+    """Whether a closed set leaves article ``doc_id`` out (half the articles, by a hash of the id)."""
+    return int(hashlib.sha1(f"closed:{doc_id}".encode()).hexdigest(), 16) % 2 == 1
+
+
+def closed(corpus: Path, questions: list) -> tuple[Path, list]:
+    """The corpus without its held-out articles (written beside the indexes), and the answerable questions
+    whose gold articles are all held out, now unanswerable (the others are in the open set already)."""
+    kept = [line for line in corpus.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not held_out(str(json.loads(line)["id"]))]
+    out = INDEXES / f"{corpus.parent.name}{CLOSED}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    orphaned = [replace(q, answers=[], doc_ids=[]) for q in questions
+                if q.answers and q.doc_ids and all(held_out(d) for d in q.doc_ids) and not q.follows]
+    return out, orphaned
 
 
 def load(set_name: str, path: Path) -> list[Asked]:
@@ -136,7 +166,7 @@ def weights_of(model: tuple, use: list[int], cut: Cut, dev: list[Asked]) -> Scor
     mean, scale, coef, intercept = model
     return ScorerWeights(tuple(FEATURES[i] for i in use), tuple(mean.round(6)), tuple(scale.round(6)),
                          tuple(coef.round(6)), round(intercept, 6), cut[0], cut[1],
-                         f"dev halves of {', '.join(SETS)}: {len(dev)} questions, "
+                         f"dev halves of {', '.join(dict.fromkeys(q.set_name for q in dev))}: {len(dev)} questions, "
                          f"{sum(len(q.labels) for q in dev)} candidates")
 
 
@@ -201,8 +231,8 @@ def rates(scored: list[Best], cut: Cut) -> dict[str, float]:
 def choose_threshold(scored: list[Best], max_abstain: float, off_points: tuple[float, ...] = OFF_POINTS) -> Cut:
     """The (threshold, off_point) that get most dev questions right (a gold answer, or an abstention on an
     unanswerable question) in the sets that have unanswerable questions (each set weighing the same), while
-    abstaining on at most ``max_abstain`` of the answerable questions of every set (on average); the largest
-    off_point and lowest threshold among equals. A set without unanswerable questions would always ask for
+    abstaining on at most ``max_abstain`` of the answerable questions of every set that has any (on average);
+    the largest off_point and lowest threshold among equals. A set without unanswerable questions would always ask for
     the lowest threshold, so it only bounds the answerable abstention."""
     sets = sorted({row[0].set_name for row in scored})
     mixed = [s for s in sets if any(not q.answerable for q, *_ in scored if q.set_name == s)] or sets
@@ -212,13 +242,14 @@ def choose_threshold(scored: list[Best], max_abstain: float, off_points: tuple[f
         for threshold in np.arange(0.02, 0.9, 0.01):
             cut = (round(float(threshold), 2), off_point)
             r = {s: rates(by_set[s], cut) for s in sets}
-            if np.mean([r[s]["abstain_answerable"] for s in sets]) > max_abstain:
+            if np.nanmean([r[s]["abstain_answerable"] for s in sets]) > max_abstain:
                 continue
             right = 0.0
-            for s in mixed:
+            for s in mixed:  # a closed set has only unanswerable questions
                 answerable = sum(1 for q, *_ in by_set[s] if q.answerable)
                 unanswerable = len(by_set[s]) - answerable
-                right += (r[s]["gold"] * answerable + r[s]["abstain_unanswerable"] * unanswerable) / len(by_set[s])
+                right += ((r[s]["gold"] * answerable if answerable else 0.0)
+                          + (r[s]["abstain_unanswerable"] * unanswerable if unanswerable else 0.0)) / len(by_set[s])
             if right > best + 1e-9:
                 best, chosen = right, cut
     return chosen
@@ -228,7 +259,7 @@ def report_lines(questions: list[Asked], use: list[int], model: tuple, cut: Cut)
     """A table of the rates per set and half at ``cut`` (threshold, off_point)."""
     lines = ["| set | half | questions | best holds gold (of answerable) | abstain answerable | abstain unanswerable |",
              "|---|---|---|---|---|---|"]
-    for s in SETS:
+    for s in dict.fromkeys(q.set_name for q in questions):
         for half in ("dev", "test"):
             rows = [q for q in questions if q.set_name == s and q.split == half]
             if not rows:
@@ -256,7 +287,8 @@ def main() -> None:
               "`python benchmarks/fit_scorer.py`", ""]
     stored = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
     for kind in args.kinds.split(","):
-        questions = [q for s in SETS for q in load(s, collect(s, kind, args.refresh))]
+        sets = SETS + (CLOSED_SETS if kind == CROSS_ENCODER else ())
+        questions = [q for s in sets for q in load(s, collect(s, kind, args.refresh))]
         dev = [q for q in questions if q.split == "dev"]
         every = list(range(len(FEATURES)))
         model = fit(dev, every)
@@ -270,7 +302,7 @@ def main() -> None:
         report += ["", *report_lines(questions, every, model, cut), ""]
         report += ["Ablation: refitted without a check's features, or one other feature (threshold chosen again on "
                    "dev); test halves, best candidate holds gold / abstain answerable / abstain unanswerable:", "",
-                   "| without | " + " | ".join(SETS) + " |", "|---|" + "---|" * len(SETS)]
+                   "| without | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
         ablated_weights = {}
         for drop, names in (("(all features)", ()), ("off_point rule", ()), *ABLATIONS.items()):
             use = [i for i, name in enumerate(FEATURES) if name not in names]
@@ -279,7 +311,7 @@ def main() -> None:
                                  (float("inf"),) if drop == "off_point rule" else OFF_POINTS)
             ablated_weights[drop] = weights_of(ablated, use, t, dev).as_json()
             cells = []
-            for s in SETS:
+            for s in sets:
                 r = rates(best_of([q for q in questions if q.set_name == s and q.split == "test"], use, ablated), t)
                 cells.append(f"{_pct(r['gold'])} / {_pct(r['abstain_answerable'])} / "
                              f"{_pct(r['abstain_unanswerable'])}")

@@ -107,10 +107,10 @@ def run_backend(backend: str, ahead: int, corpus: Path, texts: list[str], work: 
     ``ahead`` slices in the background while it reads on (0: one after the other)."""
     from embeddings import Encoder, LayeredIndex, VectorIndex
     from qa.config import Config
+    from qa.ingest import pipeline as ingest_module
     from qa.ingest.chunking import Chunker
     from qa.ingest.encode_queue import EncodeQueue
     from qa.ingest.pipeline import Ingestor
-    from qa.ingest.pipeline import pipeline as ingest_module
     from qa.storage import collection as collection_module
     from qa.storage.collection import Collection, data_dir_size
     from qa.storage.keyword_index import KeywordIndex

@@ -125,8 +125,9 @@ class ExtractiveAnswerer:
         chosen = [sentence for _, sentences in groups for sentence in sentences]
         quotes = _quotes(chosen)
         main = quotes[0]
-        # Other articles that state the main quote's point are cited as "also reported by", not quoted again.
-        likely = [s.evidence for s in ranking.ranked if s.probability >= threshold]
+        # Other articles that state the main quote's point (and give an answer of the asked kind) are cited as
+        # "also reported by", not quoted again.
+        likely = [s.evidence for s in ranking.ranked if s.probability >= threshold and s.span is not None]
         also = corroborating(question, kind, main.text, main.passage.text, likely, -math.inf,
                              {main.passage.article_id})
         if short_text is not None and "supports" not in self.checks_off:  # the other article must state it too
