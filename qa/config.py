@@ -47,7 +47,7 @@ class Config:
     # Answering checks switched off, comma-separated (benchmarks/ablation.py switches each): date_window, year,
     # outcome, answer_kind, off_point, leaning, supports. "supports" (quote and cite only what states the short
     # answer) is off by default: on the newsdev dev half it costs 3 of 63 answerable questions (answer holds
-    # gold 66.7 -> 61.9 %), because a short answer is still wrong about half the time and the runner-up it drops
+    # gold 68.3 -> 63.5 %), because a short answer is still wrong about half the time and the runner-up it drops
     # may hold the answer.
     answer_checks_off: str = "supports"
     llm_base_url: str = ""  # any OpenAI-compatible endpoint; empty = extractive answers only
