@@ -30,12 +30,10 @@ def abstention(asked: Asked, evidence: Sequence[Evidence], ranking: Ranking, sco
     threshold, off_point = scorer.threshold, scorer.weights.off_point
     what = WHAT[asked.kind]
     best = ranking.best
-    if not evidence:
-        return Decision(False, "no_evidence", "No passage close enough to the question was found.")
+    if best is None and evidence and asked.window is not None:
+        return Decision(False, "outside_window", f"All the evidence is dated outside {asked.window.label} "
+                                                 f"(“{asked.window.phrase}”).")
     if best is None:
-        if asked.window is not None:
-            return Decision(False, "outside_window", f"All the evidence is dated outside {asked.window.label} "
-                                                     f"(“{asked.window.phrase}”).")
         return Decision(False, "no_evidence", "No passage close enough to the question was found.")
     if best.probability >= threshold:
         behind = best.features["behind_best"]

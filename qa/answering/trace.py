@@ -62,6 +62,10 @@ class Candidate:
     chosen: bool = False  # quoted in the answer
     corroborates: bool = False  # cited as "also reported by"
 
+    def weighed(self, most: int = 4) -> list[tuple[str, float]]:
+        """The ``most`` features that moved this candidate's log-odds furthest, with what each added."""
+        return sorted(self.contributions.items(), key=lambda item: -abs(item[1]))[:most]
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -119,7 +123,7 @@ class Trace:
             out.append(f"     “{_shortened(candidate.text)}”")
             out.append("     " + " · ".join(_verdict_text(v, candidate) for v in candidate.checks))
             if candidate.contributions:
-                out.append("     weighed: " + ", ".join(_weighed(candidate.contributions)))
+                out.append("     weighed: " + ", ".join(f"{name} {part:+.2f}" for name, part in candidate.weighed()))
         return out
 
 
@@ -129,12 +133,6 @@ def _verdict_text(verdict: Verdict, candidate: Candidate) -> str:
     if verdict.span is not None and verdict.span != (candidate.start, candidate.end):
         found = f" “{candidate.text[verdict.span[0] - candidate.start : verdict.span[1] - candidate.start]}”"
     return f"{verdict.check}: {verdict.outcome} ({verdict.reason}){found}"
-
-
-def _weighed(contributions: dict[str, float], most: int = 4) -> list[str]:
-    """The ``most`` features that moved a candidate's log-odds furthest, signed ("kind_sure +1.2")."""
-    strongest = sorted(contributions.items(), key=lambda item: -abs(item[1]))[:most]
-    return [f"{name} {part:+.2f}" for name, part in strongest]
 
 
 def _shortened(text: str, limit: int = 160) -> str:

@@ -130,7 +130,7 @@ def why_details(trace: Trace, limit: int = WHY_CANDIDATES) -> str:
         mark = " · chosen" if candidate.chosen else " · also reported" if candidate.corroborates else ""
         checks = "".join(f'<li class="qa-check qa-{esc(v.outcome)}">{esc(v.check)}: {esc(v.outcome)} '
                          f'({esc(v.reason)})</li>' for v in candidate.checks)
-        weighed = sorted(candidate.contributions.items(), key=lambda item: -abs(item[1]))[:WHY_FEATURES]
+        weighed = candidate.weighed(WHY_FEATURES)
         weights = ("<div class=\"qa-why-weights\">weighed: " + ", ".join(f"{esc(n)} {p:+.2f}" for n, p in weighed)
                    + "</div>") if weighed else ""
         items.append(f'<li><div class="qa-why-head">{esc(score)} (model {candidate.model_score:.2f}){esc(mark)}'
