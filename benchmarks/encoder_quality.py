@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWSDEV = ROOT.parent / "shared" / "eval" / "data" / "newsdev" / "corpus.jsonl"
-SEEDS = ROOT / "seeds" / "wikinews_gum.jsonl"  # calibration text: news, and none of the evaluation corpora
 NEIGHBOURS = 10
 
 
@@ -76,7 +75,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         from benchmarks.encoder_variants import report_variants
 
-        write_report(report_variants(chunk_texts(args.corpus), chunk_texts(SEEDS)), "encoder_quality-variants.txt")
+        write_report(report_variants(chunk_texts(args.corpus)), "encoder_quality-variants.txt")
         return
 
     from embeddings import BACKENDS, Encoder

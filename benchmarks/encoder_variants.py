@@ -7,79 +7,72 @@ alone (one run per core, as :class:`embeddings.onnx_encoder.OnnxSession` runs) o
 ``SPEED_TEXTS`` chunks, every recipe and fp32 alternating for ``SPEED_ROUNDS`` rounds (best of them),
 so a machine that slows down during the run favours none.
 
-"Least sensitive nodes" is a mixed-precision recipe: each weight node (MatMul, Attention) is quantised
-alone and its loss (1 - mean cosine to fp32) measured on the seed articles (news, none of the evaluation
-corpora); then nodes are quantised cheapest loss per weight first until their summed loss reaches
-``LOSS_BUDGET`` (losses add up nearly: all 24 nodes' sum is within 5% of quantising all at once).
+The recipes: ONNX Runtime's ``quantize_dynamic`` (activations scaled per text), 8-bit ``MatMulNBits``
+blocks on every dense layer (activations scaled per block of 128), and :mod:`embeddings.onnx_quantise`
+(activations scaled per token) without and with its parts; the last row is what `onnx-int8` ships.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 SPEED_TEXTS = 300
 SPEED_ROUNDS = 2
-# Summed single-node loss allowed: a mean cosine of ~0.9992, where added noise keeps recall@10 ~0.985.
-LOSS_BUDGET = 0.0008
 
 
-def _dynamic(**options: Any) -> Callable[[Path, Path, list[str]], None]:
-    """A recipe: ``quantize_dynamic`` of MatMul and Attention with ``options``."""
+def _dynamic(**options: Any) -> Callable[[Path, Path], None]:
+    """A recipe: ``quantize_dynamic`` of every dense layer with ``options``."""
 
-    def make(fp32: Path, target: Path, calibration: list[str]) -> None:
+    def make(fp32: Path, target: Path) -> None:
         import onnx
         from onnxruntime.quantization import quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(target), op_types_to_quantize=["MatMul", "Attention"],
+        quantize_dynamic(str(fp32), str(target), op_types_to_quantize=["MatMul"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **options)
 
     return make
 
 
-def _least_sensitive(fp32: Path, target: Path, calibration: list[str]) -> None:
-    """Quantises the nodes whose loss on ``calibration`` texts is smallest per weight (see the module doc)."""
+def _blocks(fp32: Path, target: Path) -> None:
+    """8-bit ``MatMulNBits`` on every dense layer, blocks of 128, int8 compute."""
     import onnx
-    from onnx import numpy_helper
-    from onnxruntime.quantization import QuantType
 
-    from embeddings.onnx_encoder import OnnxSession
+    from embeddings.onnx_quantise import BLOCK, _quiet_nbits_quantizer
 
-    model = onnx.load(str(fp32))
-    weights = {i.name: i for i in model.graph.initializer}
-    sizes = {n.name: int(np.prod(numpy_helper.to_array(weights[n.input[1]]).shape)) for n in model.graph.node
-             if n.op_type in ("MatMul", "Attention") and n.input[1] in weights}
-    folder = _model_folder()
-    reference = OnnxSession(fp32, folder).encode(calibration)
-    loss = {}
-    for name in sizes:
-        _dynamic(weight_type=QuantType.QUInt8, per_channel=True, nodes_to_quantize=[name])(fp32, target, [])
-        loss[name] = 1 - float((OnnxSession(target, folder).encode(calibration) * reference).sum(axis=1).mean())
-    chosen, spent = [], 0.0
-    for name in sorted(loss, key=lambda n: loss[n] / sizes[n]):
-        if spent + loss[name] <= LOSS_BUDGET:
-            chosen.append(name)
-            spent += loss[name]
-    _dynamic(weight_type=QuantType.QUInt8, per_channel=True, nodes_to_quantize=chosen)(fp32, target, [])
-    print(f"least sensitive nodes: {len(chosen)} of {len(sizes)}, {sum(sizes[n] for n in chosen)} of "
-          f"{sum(sizes.values())} weights, summed loss {spent:.6f}: {chosen}")
+    quantizer = _quiet_nbits_quantizer()(onnx.load(str(fp32)), bits=8, block_size=BLOCK, is_symmetric=True,
+                                         accuracy_level=4)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(target), False)
 
 
-def _recipes() -> dict[str, Callable[[Path, Path, list[str]], None]]:
+def _per_token(**options: Any) -> Callable[[Path, Path], None]:
+    """A recipe: :func:`embeddings.onnx_quantise.quantise_int8` with ``options``."""
+
+    def make(fp32: Path, target: Path) -> None:
+        from embeddings.onnx_quantise import quantise_int8
+
+        quantise_int8(fp32, target, _model_folder(), **options)
+
+    return make
+
+
+def _recipes() -> dict[str, Callable[[Path, Path], None]]:
     from onnxruntime.quantization import QuantType
 
     return {
-        "dynamic, s8 weights per channel, 7 bits (onnx-int8)": _dynamic(weight_type=QuantType.QInt8,
-                                                                         per_channel=True, reduce_range=True),
-        "dynamic, s8 weights per channel, 8 bits": _dynamic(weight_type=QuantType.QInt8, per_channel=True),
-        "dynamic, u8 weights per channel, 8 bits": _dynamic(weight_type=QuantType.QUInt8, per_channel=True),
-        "dynamic, s8 per tensor, 7 bits (naive)": _dynamic(weight_type=QuantType.QInt8, reduce_range=True),
-        "dynamic u8 per channel, least sensitive nodes": _least_sensitive,
+        "dynamic, s8 per channel, 7 bits (recipe 1)": _dynamic(weight_type=QuantType.QInt8, per_channel=True,
+                                                               reduce_range=True),
+        "dynamic, u8 per channel, 8 bits": _dynamic(weight_type=QuantType.QUInt8, per_channel=True),
+        "blocks of 128, every layer": _blocks,
+        "per token, no smoothing, no blocks": _per_token(smoothing=0, blocks_after_gelu=False),
+        "per token + SmoothQuant, no blocks": _per_token(blocks_after_gelu=False),
+        "per token + SmoothQuant, FFN out in blocks (onnx-int8)": _per_token(),
     }
 
 
@@ -90,7 +83,7 @@ def _model_folder() -> Path:
     return Path(resolve_model_path(DEFAULT_EMBEDDING_MODEL))
 
 
-def report_variants(texts: list[str], calibration: list[str]) -> list[str]:
+def report_variants(texts: list[str]) -> list[str]:
     """Makes every recipe and returns the report's lines."""
     import faiss  # noqa: F401  (neighbour_recall needs it; fail before the long part)
 
@@ -104,7 +97,7 @@ def report_variants(texts: list[str], calibration: list[str]) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="qa-variants-") as work:
         for number, (name, make) in enumerate(_recipes().items()):
             target = Path(work) / f"variant-{number}.onnx"
-            make(fp32, target, calibration)
+            make(fp32, target)
             sessions[name] = OnnxSession(target, folder)
         vectors = {name: session.encode(texts) for name, session in sessions.items()}
         speed: dict[str, float] = {}
@@ -114,12 +107,13 @@ def report_variants(texts: list[str], calibration: list[str]) -> list[str]:
                 session.encode(texts[:SPEED_TEXTS])
                 speed[name] = max(speed.get(name, 0.0), len(texts[:SPEED_TEXTS]) / (time.perf_counter() - started))
     reference = vectors["fp32 (onnx)"]
-    lines = [f"# INT8 recipes of all-MiniLM-L6-v2 — {len(texts)} chunks; reference: fp32 ONNX (= torch); "
+    lines = [f"# INT8 recipes of all-MiniLM-L6-v2 — {platform.machine()}, {os.cpu_count()} cores; {len(texts)} chunks; "
+             "reference: fp32 ONNX (= torch); "
              f"speed: encoder alone on {SPEED_TEXTS} chunks, best of {SPEED_ROUNDS} alternating rounds",
-             f"{'recipe':<52} {'cos mean':>9} {'cos min':>8} {'recall@10':>10} {'chunks/s':>9} {'x fp32':>7}"]
+             f"{'recipe':<56} {'cos mean':>9} {'cos min':>8} {'recall@10':>10} {'chunks/s':>9} {'x fp32':>7}"]
     for name, got in vectors.items():
         cosines = (got * reference).sum(axis=1)
-        lines.append(f"{name:<52} {cosines.mean():>9.4f} {cosines.min():>8.4f} "
+        lines.append(f"{name:<56} {cosines.mean():>9.4f} {cosines.min():>8.4f} "
                      f"{neighbour_recall(reference, got):>10.4f} {speed[name]:>9.1f} "
                      f"{speed[name] / speed['fp32 (onnx)']:>6.2f}x")
     return lines

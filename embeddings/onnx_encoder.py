@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from tokenizers import Encoding
+    from tokenizers import Encoding, Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ class OnnxSession:
 
     def __init__(self, model_file: Path, model_path: Path, workers: int | None = None) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         _check_pooling(model_path)
         self.workers = workers or usable_cores()
@@ -55,9 +54,7 @@ class OnnxSession:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
-        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=max_tokens(model_path))
-        self._tokenizer.no_padding()
+        self._tokenizer = load_tokenizer(model_path)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="encoder")
 
     @property
@@ -76,13 +73,35 @@ class OnnxSession:
         return vectors
 
     def _vector(self, encoding: Encoding) -> np.ndarray:
-        ids = np.array([encoding.ids], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        feed = one_text_feed(encoding.ids)
         tokens = self._session.run(None, {name: value for name, value in feed.items() if name in self._inputs})[0][0]
         # sentence-transformers: mean over the attended tokens (all of them: nothing is padded), then
         # divided by max(norm, 1e-12).
         mean = tokens.astype(np.float32).mean(axis=0)
         return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def load_tokenizer(model_path: Path) -> Tokenizer:
+    """The model's tokenizer, cutting at :func:`max_tokens`, padding nothing."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_tokens(model_path))
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def one_text_feed(ids: list[int]) -> dict[str, np.ndarray]:
+    """The transformer's inputs for one text of token ``ids`` (nothing padded, so every token attended)."""
+    array = np.array([ids], dtype=np.int64)
+    return {"input_ids": array, "attention_mask": np.ones_like(array), "token_type_ids": np.zeros_like(array)}
+
+
+def feeds(model_path: Path, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
+    """The inputs of each of ``texts``, one text at a time, as :class:`OnnxSession` runs them."""
+    tokenizer = load_tokenizer(model_path)
+    for encoding in tokenizer.encode_batch(list(texts)):
+        yield one_text_feed(encoding.ids)
 
 
 def max_tokens(model_path: Path) -> int:

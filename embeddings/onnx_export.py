@@ -1,4 +1,5 @@
-"""Makes the ONNX files that :mod:`embeddings.onnx_cache` caches: export, graph fusion, INT8 quantisation.
+"""Makes the fp32 ONNX file that :mod:`embeddings.onnx_cache` caches: export, graph fusion, a check against
+PyTorch (the INT8 file is made from it by :mod:`embeddings.onnx_quantise`).
 
 Imported only when a file must be made (it imports torch and the exporter).
 """
@@ -24,11 +25,6 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PROBES = ("Tea.", "The city opened a new cable-stayed bridge over the Wend river on Monday; it cost 240 "
           "million euros and took four years to build, and cyclists get a separate lane on the upper deck.")
 PROBE_TOLERANCE = 1e-4  # largest difference allowed in any vector component, fp32 ONNX vs PyTorch
-# The INT8 recipe (benchmarks/encoder_quality.py measured the alternatives on news text): dynamic quantisation,
-# weights per output channel with 7 bits (``reduce_range``: on CPUs without VNNI, u8 x s8 products summed
-# in 16 bits saturate with full 8-bit weights), activations per run. Only the dense layers and attention are
-# quantised: the word-embedding table is a lookup, INT8 would only make the file smaller and the vectors worse.
-QUANTISED_OPS = ["MatMul", "Attention"]
 
 
 class HiddenStates(torch.nn.Module):
@@ -47,14 +43,15 @@ class HiddenStates(torch.nn.Module):
 
 def export_fp32(model_path: Path, target: Path) -> None:
     """Exports the transformer of the sentence-transformers model in ``model_path`` to ``target``, fuses
-    its graph for ONNX Runtime (attention, GELU, layer norms) and checks it against PyTorch on :data:`PROBES`."""
+    its GELUs and layer norms for ONNX Runtime and checks it against PyTorch on :data:`PROBES`."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
     from sentence_transformers import SentenceTransformer
 
     from embeddings.onnx_encoder import OnnxSession
 
-    # Eager attention traces to plain MatMul/Softmax, which the optimiser fuses into one Attention op
-    # (PyTorch's SDPA traces to a pattern it does not recognise).
+    # Eager attention traces to plain MatMul/Softmax, and attention is left unfused: Q, K and V stay three
+    # MatMuls that the INT8 recipe quantises one by one (fused, they run as fast in fp32; measured).
     model = SentenceTransformer(str(model_path), device="cpu", model_kwargs={"attn_implementation": "eager"})
     transformer: Any = model[0].auto_model  # a Hugging Face PreTrainedModel (typed loosely upstream)
     transformer.eval()
@@ -69,27 +66,19 @@ def export_fp32(model_path: Path, target: Path) -> None:
                               dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_embeddings")},
                               opset_version=OPSET, dynamo=False)
         config = transformer.config
+        fusions = FusionOptions("bert")
+        fusions.enable_attention = False
         optimised = optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
-                                   hidden_size=config.hidden_size, opt_level=1)
+                                   hidden_size=config.hidden_size, opt_level=1, optimization_options=fusions)
         log.info("fused operators: %s", {k: v for k, v in optimised.get_fused_operator_statistics().items() if v})
         optimised.save_model_to_file(str(target))
     except Exception as error:  # the exporter and the optimiser raise many kinds; each means the same here
         raise ExportError(f"cannot export {model_path} to ONNX: {error}") from error
     finally:
         raw.unlink(missing_ok=True)
-    expected = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    expected = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     got = OnnxSession(target, model_path, workers=1).encode(list(PROBES))
     if not np.allclose(got, expected, atol=PROBE_TOLERANCE):
         raise ExportError(f"the ONNX export of {model_path} does not reproduce its PyTorch vectors "
                           f"(largest difference {np.abs(got - expected).max():.2e})")
 
-
-def quantise_int8(fp32: Path, target: Path) -> None:
-    """Dynamic INT8 quantisation of ``fp32`` into ``target`` (see :data:`QUANTISED_OPS`)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # The fused contrib ops (Attention, SkipLayerNormalization) defeat ONNX shape inference; what they
-    # output is float.
-    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-                     op_types_to_quantize=QUANTISED_OPS, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})

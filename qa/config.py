@@ -19,9 +19,10 @@ class Config:
     data_dir: Path = Path(".qa-data")
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 64
-    # torch (sentence-transformers) | onnx (ONNX Runtime, fp32: the same vectors) | onnx-int8 (INT8, faster);
-    # a collection refuses vectors of another precision: `qa rebuild --re-embed` re-embeds it
-    embedding_backend: str = "torch"
+    # auto | onnx-int8 (ONNX Runtime, INT8: fastest) | onnx (ONNX Runtime, fp32) | torch (sentence-transformers,
+    # fp32: the same vectors as onnx). auto: onnx-int8 for a new collection, the fastest backend that makes an
+    # existing one's vectors. A collection refuses vectors of another precision (`qa rebuild --re-embed`).
+    embedding_backend: str = "auto"
     index_type: str = "flat"  # flat (exact) | hnsw | ivf (8-bit, for large collections; `qa stats` advises)
     chunk_words: int = 120  # target words per chunk
     chunk_max_words: int = 170  # hard cap so the encoder (256 word pieces) sees the whole chunk

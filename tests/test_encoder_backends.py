@@ -93,10 +93,10 @@ def test_onnx_vectors_match_torch_and_int8_ones_do_not_depend_on_their_batch(cac
     int8 = Encoder(DEFAULT_EMBEDDING_MODEL, backend="onnx-int8", cache_dir=cache_dir)
     together = int8.encode(TEXTS, slice_size=3)
     assert together.dtype == np.float32 and np.allclose(np.linalg.norm(together, axis=1), 1, atol=1e-5)
-    assert (together * torch_vectors).sum(axis=1).min() > 0.97
+    assert (together * torch_vectors).sum(axis=1).min() > 0.995
     # Activations are quantised per run: each text runs alone, so its vector is the same in any company.
     assert np.array_equal(together, np.vstack([int8.encode_query(text) for text in TEXTS]))
-    assert int8.precision != onnx.precision == Encoder(DEFAULT_EMBEDDING_MODEL).precision
+    assert int8.precision != onnx.precision == Encoder(DEFAULT_EMBEDDING_MODEL, backend="torch").precision
 
 
 def test_unknown_backend_is_refused_by_name() -> None:
@@ -161,7 +161,7 @@ def test_vectors_of_two_encoders_are_never_mixed(cache_dir: Path, tmp_path: Path
     code, out = _qa(data, "onnx-int8", "search", "Japan South Korea defense exchanges", "--json")
     assert code == 0 and json.loads(out)[0]["title"] == SEED_TITLE
     code, out = _qa(data, "torch", "search", "bridge")
-    assert code != 0 and "are int8-r1 vectors" in out and "QA_EMBEDDING_BACKEND=onnx-int8" in out
+    assert code != 0 and "are int8-r2 vectors" in out and "QA_EMBEDDING_BACKEND=onnx-int8" in out
 
 
 def test_collection_without_a_record_holds_torch_fp32_vectors(cache_dir: Path, tmp_path: Path) -> None:
@@ -172,3 +172,44 @@ def test_collection_without_a_record_holds_torch_fp32_vectors(cache_dir: Path, t
     assert _qa(data, "torch", "search", "bridge")[0] == 0
     code, out = _qa(data, "onnx-int8", "search", "bridge")
     assert code != 0 and "are fp32 vectors" in out
+
+
+def test_int8_file_quantises_every_dense_layer(cache_dir: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(cached_onnx(MODEL, "int8", cache_dir)))
+    weights = {w.name for w in model.graph.initializer}
+    kinds = [n.op_type for n in model.graph.node]
+    assert not [n.name for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    # Q, K, V, attention output and feed-forward input per token; the feed-forward output in blocks.
+    assert kinds.count("MatMulInteger") == 6 * 5 and kinds.count("MatMulNBits") == 6
+
+
+def test_auto_backend_picks_the_fastest_that_makes_the_stored_vectors(cache_dir: Path, tmp_path: Path) -> None:
+    from qa.config import Config
+    from qa.storage.collection import Collection
+
+    def opened(data: Path) -> str:
+        collection = Collection(Config.load(env={}, data_dir=data))
+        try:
+            return collection.encoder.backend
+        finally:
+            collection.close()
+
+    corpus = small_corpus(tmp_path / "corpus")
+    new, old = tmp_path / "new", tmp_path / "old"
+    assert _qa(new, "auto", "ingest", str(corpus))[0] == 0
+    assert opened(new) == "onnx-int8"
+    assert _qa(old, "torch", "ingest", str(corpus))[0] == 0  # a collection of the previous release's default
+    assert opened(old) == "onnx"  # the same fp32 vectors, faster than torch
+    code, out = _qa(old, "auto", "search", "Japan South Korea defense exchanges", "--json")
+    assert code == 0 and json.loads(out)[0]["title"] == SEED_TITLE
+    code, out = _qa(old, "auto", "rebuild")  # keeps the vectors
+    assert code == 0 and "vectors kept" in out and opened(old) == "onnx", out
+    code, out = _qa(old, "auto", "rebuild", "--re-embed")  # converts them to the fastest backend's
+    assert code == 0 and "embedded with" in out and opened(old) == "onnx-int8", out
+
+    with sqlite3.connect(new / "metadata.sqlite") as db:  # INT8 vectors of an earlier recipe
+        db.execute("UPDATE meta SET value = 'int8-r1' WHERE key = 'embedding_precision'")
+    code, out = _qa(new, "auto", "search", "bridge")
+    assert code != 0 and "are int8-r1 vectors" in out and "qa rebuild --re-embed" in out

@@ -152,7 +152,7 @@ def _stage(changed: list[FileRecord], ingestor: Ingestor, options: RayOptions, s
     dataset = dataset.map_batches(EmbedFiles, fn_constructor_args=(config.embedding_model,
                                                                    config.embedding_batch_size,
                                                                    config.max_chunks_per_article, options.actors,
-                                                                   config.embedding_backend),
+                                                                   ingestor.collection.encoder.backend),
                                   batch_size=options.batch_files, num_cpus=1,
                                   compute=ray.data.ActorPoolStrategy(size=options.actors), batch_format="numpy")
     dataset.write_parquet(str(staging))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import IndexFileError
+from embeddings import Encoder, IndexFileError, backend_for
 from qa.articles import ArticleError, discover, read_file
 from qa.config import Config
 from qa.ingest.chunking import Chunker, DegenerateCheck, FirstChunks, embedding_text
@@ -231,7 +231,10 @@ def _reindexed(config: Config, wait: bool) -> Rebuilt | None:
     probe = Collection(config, rebuilding=True)
     try:
         stored_model, stored_type = probe.store.get_meta("embedding_model"), probe.store.get_meta("index_type")
-        same_precision = stored_precision(probe.store) == probe.encoder.precision
+        stored = stored_precision(probe.store)
+        # ``auto`` keeps whatever vectors a backend still makes; a named backend keeps only its own.
+        same_precision = stored == Encoder(config.embedding_model,
+                                           backend=backend_for(config.embedding_backend, stored)).precision
     finally:
         probe.close()
     if stored_model != config.embedding_model or stored_type is None or not same_precision:

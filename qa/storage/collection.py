@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import BACKENDS, PRECISIONS, Encoder, IndexFileError, LayeredIndex, write_delta
+from embeddings import BACKENDS, PRECISIONS, Encoder, IndexFileError, LayeredIndex, backend_for, write_delta
 from qa.config import Config
 from qa.storage.facets import Facets
 from qa.storage.keyword_index import KeywordDoc, KeywordIndex, KeywordIndexStale
@@ -96,13 +96,16 @@ class Collection:
         self.config = config
         self.root = config.data_dir
         self.root.mkdir(parents=True, exist_ok=True)
-        self.encoder = Encoder(config.embedding_model, config.embedding_batch_size, config.embedding_backend)
         self._swap = threading.Lock()
         self._lock_holder: int | None = None  # the thread holding the data dir's write lock, if this object does
         try:
             self.store = MetadataStore(self.root / "metadata.sqlite")
         except sqlite3.DatabaseError as error:
             raise CollectionError(f"{error}. Move the data dir aside and ingest again.") from error
+        # Rebuilding embeds every article again (or keeps the vectors, see qa.ingest.pipeline), so ``auto``
+        # then picks the fastest backend; otherwise the fastest that makes the stored vectors.
+        backend = backend_for(config.embedding_backend, None if rebuilding else existing_precision(self.store))
+        self.encoder = Encoder(config.embedding_model, config.embedding_batch_size, backend)
         self.generation = int(self.store.get_meta("generation") or 0)
         if rebuilding:
             self._current = Snapshot(LayeredIndex.empty(self.encoder.dimension, self.config.index_type), None,
@@ -400,6 +403,11 @@ class Collection:
     def close(self) -> None:
         """Closes the database."""
         self.store.close()
+
+
+def existing_precision(store: MetadataStore) -> str | None:
+    """The precision of the collection's vectors; None for a new collection."""
+    return stored_precision(store) if store.get_meta("embedding_model") is not None else None
 
 
 def stored_precision(store: MetadataStore) -> str:
