@@ -5,9 +5,10 @@ Unanswerable questions come from holding articles out: the "closed" corpus keeps
 Questions are split 50/50 by id hash: `dev` is for tuning (the abstention threshold), `test` is what
 README reports.
 
-    python benchmarks/answer_quality.py --split test            # report
+    python benchmarks/answer_quality.py --split test                  # report
+    python benchmarks/answer_quality.py --split test --backend onnx   # another embedding backend
 
-Writes benchmarks/results/answer_quality-<split>.txt and the per-question JSONL beside it.
+Writes benchmarks/results/answer_quality-<split>[-<backend>].txt and the per-question JSONL beside it.
 """
 
 from __future__ import annotations
@@ -63,25 +64,28 @@ def main() -> None:
     """Runs the evaluation and writes the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    parser.add_argument("--backend", help="QA_EMBEDDING_BACKEND for this run (default: the configured one)")
     args = parser.parse_args()
+    suffix = f"-{args.backend}" if args.backend else ""
     RESULTS.mkdir(parents=True, exist_ok=True)
     work = RESULTS / "xquad"
     files = prepare(work)
-    env = dict(os.environ)
+    env = {**os.environ, **({"QA_EMBEDDING_BACKEND": args.backend} if args.backend else {})}
     report = [f"# answer quality, split={args.split}, machine: {platform.processor() or platform.machine()}, "
-              f"{os.cpu_count()} cores, python {platform.python_version()}"]
+              f"{os.cpu_count()} cores, python {platform.python_version()}, "
+              f"embedding backend {args.backend or 'as configured'}"]
     for name, (corpus, questions) in files.items():
-        out = work / f"{name}-{args.split}-results.jsonl"
-        summary = run_eval(corpus, questions, out, args.split, env, work / f"index-{name}")
+        out = work / f"{name}-{args.split}{suffix}-results.jsonl"
+        summary = run_eval(corpus, questions, out, args.split, env, work / f"index-{name}{suffix}")
         report += [f"\n## xquad_en {name} corpus ({'all 48 articles' if name == 'open' else 'half held out'})",
                    summary.strip()]
-    demo_out = RESULTS / f"demo-{args.split}-results.jsonl"
+    demo_out = RESULTS / f"demo-{args.split}{suffix}-results.jsonl"
     report += ["\n## demo set over seeds/ (all 30 questions; written before any tuning)",
                run_eval(ROOT / "seeds", ROOT / "benchmarks" / "data" / "demo_questions.jsonl",
-                        demo_out, "all", env, RESULTS / "demo-index").strip()]
+                        demo_out, "all", env, RESULTS / f"demo-index{suffix}").strip()]
     text = "\n".join(report) + "\n"
     print(text)
-    (RESULTS / f"answer_quality-{args.split}.txt").write_text(text)
+    (RESULTS / f"answer_quality-{args.split}{suffix}.txt").write_text(text)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python benchmarks/latency.py                # demo, newsdev and 30k-chunk indexes
     python benchmarks/latency.py --chunks 10000
     python benchmarks/latency.py --chunks 0     # no large index
+    python benchmarks/latency.py --chunks 0 --backend torch   # another embedding backend (latency-torch.txt)
 
 The demo questions are also asked through the REST API (`POST /api/ask`) of the app launched in this
 process on the demo index, to measure what the API adds.
@@ -116,7 +117,9 @@ def main() -> None:
     """Measures and writes the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=30_000)
+    parser.add_argument("--backend", default="auto", help="embedding backend (QA_EMBEDDING_BACKEND), default auto")
     args = parser.parse_args()
+    backend = {"embedding_backend": args.backend}
 
     from qa.assistant import Assistant
     from qa.config import Config
@@ -124,9 +127,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="qa-latency-"))
     lines = [f"# ask latency — {platform.machine()} {platform.processor()}, {os.cpu_count()} cores, "
-             f"python {platform.python_version()}"]
+             f"python {platform.python_version()}, embedding backend {args.backend}"]
     if NEWSDEV.is_dir():
-        news = Assistant(Config.load(env={}, data_dir=work / "newsdev"))
+        news = Assistant(Config.load(env={}, data_dir=work / "newsdev", **backend))
         Ingestor(news.collection).ingest([NEWSDEV / "corpus.jsonl"])
         asked = [(q["question"], q.get("date")) for q in map(json.loads, (NEWSDEV / "questions.jsonl").open())]
         ms = timed_asks(news, asked, rounds=2)
@@ -136,7 +139,7 @@ def main() -> None:
         print(lines[-1], flush=True)
         news.collection.close()
     questions = [(json.loads(line)["question"], None) for line in QUESTIONS.read_text().splitlines() if line.strip()]
-    assistant = Assistant(Config.load(env={}, data_dir=work / "data"))
+    assistant = Assistant(Config.load(env={}, data_dir=work / "data", **backend))
     Ingestor(assistant.collection).ingest([ROOT / "seeds"])
     for label in ("demo index", "large index"):
         if label == "large index" and args.chunks <= 0:
@@ -153,7 +156,7 @@ def main() -> None:
             lines.append(api_row(assistant, questions, ms))
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
-    out = ROOT / "benchmarks" / "results" / "latency.txt"
+    out = ROOT / "benchmarks" / "results" / ("latency.txt" if args.backend == "auto" else f"latency-{args.backend}.txt")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)

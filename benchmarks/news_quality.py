@@ -4,9 +4,11 @@ Every question of each set is asked once (with its `date` as the as-of date); th
 are then scored on the dev half (what the settings were chosen on) and on the test half (what README
 reports). The abstention threshold is fitted with the answer scorer (benchmarks/fit_scorer.py).
 
-    python benchmarks/news_quality.py              # report dev and test halves
+    python benchmarks/news_quality.py                  # report dev and test halves
+    python benchmarks/news_quality.py --backend onnx   # with another embedding backend (its own indexes)
 
-Writes benchmarks/results/news_quality.txt and the JSONL beside it.
+Writes benchmarks/results/news_quality.txt (news_quality-BACKEND.txt with ``--backend``) and the JSONL
+beside it.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ RESULTS = ROOT / "benchmarks" / "results"
 SETS = ("newsdev", "quail_news", "onestopqa")
 
 
-def ask_all(name: str, env: dict[str, str]) -> Path:
+def ask_all(name: str, env: dict[str, str], suffix: str = "") -> Path:
     """Runs `qa eval` over every question of set ``name``; returns the results file."""
-    out = RESULTS / "news" / f"{name}-results.jsonl"
+    out = RESULTS / "news" / f"{name}{suffix}-results.jsonl"
     command = [sys.executable, "-m", "qa", "eval", "--corpus", str(DATA / name / "corpus.jsonl"),
                "--questions", str(DATA / name / "questions.jsonl"), "--out", str(out), "--split", "all",
-               "--index-dir", str(RESULTS / "news" / f"index-{name}")]
+               "--index-dir", str(RESULTS / "news" / f"index-{name}{suffix}")]
     subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return out
 
@@ -57,19 +59,23 @@ def scored(name: str, results: Path, split: str) -> list[str]:
 def main() -> None:
     """Asks every set's questions, then writes the dev and test summaries."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args()
+    parser.add_argument("--backend", help="QA_EMBEDDING_BACKEND for this run (default: the configured one)")
+    args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     (RESULTS / "news").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    suffix = f"-{args.backend}" if args.backend else ""
+    if args.backend:
+        env["QA_EMBEDDING_BACKEND"] = args.backend
     report = [f"# news answer quality — {platform.machine()} {platform.processor()}, {os.cpu_count()} cores, "
-              f"python {platform.python_version()}"]
+              f"python {platform.python_version()}, embedding backend {args.backend or 'as configured'}"]
     for name in SETS:
-        results = ask_all(name, env)
+        results = ask_all(name, env, suffix)
         for split in ("dev", "test"):
             report += [f"\n## {name}, {split} half", *scored(name, results, split)]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(report)) + "\n"
     print(text)
-    (RESULTS / "news_quality.txt").write_text(text, encoding="utf-8")
+    (RESULTS / f"news_quality{suffix}.txt").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

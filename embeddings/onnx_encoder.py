@@ -3,8 +3,8 @@
 Each text runs alone, on one core, and as many texts run at once as there are cores (one shared session,
 intra-op threads 1, a pool of ``workers`` threads: ONNX Runtime releases the GIL while it runs). Alone,
 because then nothing is spent on padding (no batch is ever padded to its longest text), and because the
-INT8 model quantises its activations per run: in a batch, a text's vector would move with its company,
-alone it is always the same, so a query and the same text stored in a chunk get equal vectors. One core
+INT8 model scales activations as it runs: alone, a text's vector never depends on its company, so a query
+and the same text stored in a chunk get equal vectors. One core
 each, because on a single text an operator split over several cores spends much of its time waiting for
 the others; whole texts in parallel keep every core busy.
 """
