@@ -132,7 +132,10 @@ def run_backend(backend: str, ahead: int, corpus: Path, texts: list[str], work: 
         (Collection, "commit", "commit"), (KeywordIndex, "rebuild", "keyword index"),
         (KeywordIndex, "updated", "keyword index"), (LayeredIndex, "changed", "vectors"),
         (LayeredIndex, "compacted", "vectors"), (VectorIndex, "save", "vectors"),
-        (collection_module, "write_delta", "vectors"), (EncodeQueue, "take", "waiting for vectors")]
+        (collection_module, "write_delta", "vectors"), (EncodeQueue, "take", "waiting for vectors"),
+        # Handing texts in waits too: for a free slot when ``ahead`` slices are out, or (0 ahead) for the
+        # slice embedded on the spot.
+        (EncodeQueue, "add", "waiting for vectors")]
     started = time.perf_counter()
     with ExitStack() as stack:
         for part in parts:
