@@ -28,7 +28,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 SETS = ("newsdev", "quail_news", "onestopqa")
 
 
-def ask_all(name: str, env: dict[str, str], suffix: str = "") -> Path:
+def ask_all(name: str, env: dict[str, str], suffix: str) -> Path:
     """Runs `qa eval` over every question of set ``name``; returns the results file."""
     out = RESULTS / "news" / f"{name}{suffix}-results.jsonl"
     command = [sys.executable, "-m", "qa", "eval", "--corpus", str(DATA / name / "corpus.jsonl"),

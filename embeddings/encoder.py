@@ -68,13 +68,19 @@ def _offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def quiet_weight_loading() -> None:
+    """Turns off the Hugging Face weight-loading progress bar (it would break ours)."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 @functools.lru_cache(maxsize=4)
 def _load_model(name: str) -> SentenceTransformer:
     _offline()
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()  # its weight-loading bar would break ours
+    quiet_weight_loading()
     path = resolve_model_path(name)
     log.info("loading embedding model %s from %s", name, path)
     try:

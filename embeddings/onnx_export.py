@@ -48,14 +48,16 @@ def export_fp32(model_path: Path, target: Path) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
     from sentence_transformers import SentenceTransformer
 
+    from embeddings.encoder import quiet_weight_loading
     from embeddings.onnx_encoder import OnnxSession
 
+    quiet_weight_loading()
     # Eager attention traces to plain MatMul/Softmax, and attention is left unfused: Q, K and V stay three
     # MatMuls that the INT8 recipe quantises one by one (fused, they run as fast in fp32; measured).
     model = SentenceTransformer(str(model_path), device="cpu", model_kwargs={"attn_implementation": "eager"})
     transformer: Any = model[0].auto_model  # a Hugging Face PreTrainedModel (typed loosely upstream)
     transformer.eval()
-    probes = model.tokenize(list(PROBES))
+    probes = model.tokenizer(list(PROBES), padding=True, return_tensors="pt")
     raw = target.with_name(target.name + ".raw")
     try:
         with torch.no_grad(), warnings.catch_warnings():

@@ -53,7 +53,7 @@ def quantise_int8(fp32: Path, target: Path, model_path: Path, smoothing: float =
     after_gelu = [n.name for n in dense if blocks_after_gelu and producers.get(n.input[0]) in _GELU]
     per_token = [n for n in dense if n.name not in after_gelu]
     inputs = sorted({n.input[0] for n in per_token})
-    maxima = _channel_maxima(fp32, model_path, inputs) if smoothing else {}
+    maxima = _channel_maxima(model, model_path, inputs) if smoothing else {}
     _w8a8(model, per_token, maxima, smoothing)
     blocked = MatMulNBitsQuantizer(model, bits=8, block_size=BLOCK, is_symmetric=True, accuracy_level=4,
                                    nodes_to_include=after_gelu)
@@ -82,15 +82,16 @@ def calibration_texts() -> list[str]:
     return [line for line in lines if line.strip() and not line.startswith("#")]
 
 
-def _channel_maxima(fp32: Path, model_path: Path, tensors: list[str]) -> dict[str, np.ndarray]:
+def _channel_maxima(fp32: ModelProto, model_path: Path, tensors: list[str]) -> dict[str, np.ndarray]:
     """Largest absolute value of each channel of each of ``tensors`` over every token of the calibration
-    passages, as the fp32 model computes them."""
+    passages, as the fp32 model computes them (``fp32`` itself is left as it is)."""
     import onnx
     import onnxruntime
 
     from embeddings.onnx_encoder import feeds
 
-    model = onnx.load(str(fp32))
+    model = onnx.ModelProto()
+    model.CopyFrom(fp32)
     model.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
                               for name in tensors)
     options = onnxruntime.SessionOptions()

@@ -68,5 +68,5 @@ def test_corroboration_must_state_what_the_answering_sentence_states() -> None:
                                  "statements by Pyongyang later this month.", 4.0)
     heists = _evidence("heists", "Investigators said the government in Pyongyang has used cyberattacks to steal "
                                  "money from banks and other financial institutions.", 3.5)
-    found = corroborating(question, expected(question), quote, quote, [summit, heists], -3.0, {"main"})
+    found = corroborating(question, expected(question), quote, quote, [summit, heists], {"main"})
     assert [e.passage.article_id for e in found] == ["heists"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -128,8 +127,7 @@ class ExtractiveAnswerer:
         # Other articles that state the main quote's point (and give an answer of the asked kind) are cited as
         # "also reported by", not quoted again.
         likely = [s.evidence for s in ranking.ranked if s.probability >= threshold and s.span is not None]
-        also = corroborating(question, kind, main.text, main.passage.text, likely, -math.inf,
-                             {main.passage.article_id})
+        also = corroborating(question, kind, main.text, main.passage.text, likely, {main.passage.article_id})
         if short_text is not None and "supports" not in self.checks_off:  # the other article must state it too
             also = [e for e in also if _normal(short_text) in _normal(e.text)]
         repeating = {e.passage.article_id for e in also}

@@ -24,13 +24,13 @@ MIN_SHARED_TERMS = 3
 
 
 def corroborating(question: str, kind: Expected, quote: str, passage_text: str, evidence: Sequence[Evidence],
-                  floor: float, other_than: set[str]) -> list[Evidence]:
-    """Up to three pieces of ``evidence`` (best first), one per article not in ``other_than``, that state
-    what ``quote`` (from a passage of ``passage_text``) states, scoring at least ``floor`` and within
+                  other_than: set[str]) -> list[Evidence]:
+    """Up to three pieces of ``evidence`` (best first, each already likely enough to answer), one per article
+    not in ``other_than``, that state what ``quote`` (from a passage of ``passage_text``) states, scoring within
     ``SCORE_MARGIN`` of the best."""
     if not evidence:
         return []
-    floor = max(floor, evidence[0].score - SCORE_MARGIN)
+    floor = evidence[0].score - SCORE_MARGIN
     pool = [e for e in evidence if e.score >= floor and e.passage.article_id not in other_than]
     if not pool:
         return []

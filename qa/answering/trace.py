@@ -54,7 +54,7 @@ class Candidate:
     start: int  # span of ``text`` in the article
     end: int
     model_score: float  # the cross-encoder's (or the cosine fallback's) score
-    boost: float  # the question's date (window, nearness): one of the scorer's features
+    boost: float  # the question's date (window, nearness): ordered the evidence before scoring, not a feature
     checks: list[Verdict] = field(default_factory=list)
     final_score: float | None = None  # the scorer's probability that it answers (None: outside the date window)
     features: dict[str, float] = field(default_factory=dict)  # what the scorer read of it
