@@ -213,3 +213,9 @@ def test_auto_backend_picks_the_fastest_that_makes_the_stored_vectors(cache_dir:
         db.execute("UPDATE meta SET value = 'int8-r1' WHERE key = 'embedding_precision'")
     code, out = _qa(new, "auto", "search", "bridge")
     assert code != 0 and "are int8-r1 vectors" in out and "qa rebuild --re-embed" in out
+
+
+def test_unknown_backend_setting_is_one_error_line(tmp_path: Path) -> None:
+    code, out = _qa(tmp_path / "data", "onnx-fp16", "search", "bridge")
+    assert code == 1 and "Traceback" not in out
+    assert "error: QA_EMBEDDING_BACKEND: unknown embedding backend 'onnx-fp16'" in out and "(or auto)" in out

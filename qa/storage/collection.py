@@ -105,7 +105,11 @@ class Collection:
         # Rebuilding embeds every article again (or keeps the vectors, see qa.ingest.pipeline), so ``auto``
         # then picks the fastest backend; otherwise the fastest that makes the stored vectors.
         backend = backend_for(config.embedding_backend, None if rebuilding else existing_precision(self.store))
-        self.encoder = Encoder(config.embedding_model, config.embedding_batch_size, backend)
+        try:
+            self.encoder = Encoder(config.embedding_model, config.embedding_batch_size, backend)
+        except ValueError as error:  # an unknown backend name: the user's setting, not a bug
+            self.store.close()
+            raise CollectionError(f"QA_EMBEDDING_BACKEND: {error}") from error
         self.generation = int(self.store.get_meta("generation") or 0)
         if rebuilding:
             self._current = Snapshot(LayeredIndex.empty(self.encoder.dimension, self.config.index_type), None,
