@@ -36,8 +36,10 @@ def test_why_this_answer_and_why_no_answer(open_page):  # noqa: F811 (a fixture)
     assert "answer_kind: passed" in chosen.inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "why-this-answer.png"
-    answer.evaluate("element => element.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(1700)  # let the flash fade so the picture shows the resting look
+    # After the chat has settled (it scrolls itself to its end as the details open), from the answer down.
+    answer.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(shot))
     shutil.copyfile(shot, ROOT / "docs" / "why.png")
 
